@@ -1,0 +1,1 @@
+"""Shared machinery: errors, i18n, crypto, audit, web helpers."""

@@ -1,0 +1,10 @@
+"""Command-line commands of the dashboards domain.
+
+Registered on the top-level ``participation`` group by ``participation.cli``.
+"""
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this domain's commands to ``cli``."""

@@ -1,0 +1,1 @@
+"""Administrative units (city → county → street → community) and their populations."""

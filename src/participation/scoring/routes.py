@@ -1,0 +1,5 @@
+"""Route handlers of the scoring domain, registered by the app factory."""
+
+from typing import Any
+
+route_handlers: list[Any] = []
