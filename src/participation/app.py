@@ -55,10 +55,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
     engine = get_engine(settings)
-
-    def on_startup(app: Litestar) -> None:
-        if settings.check_schema:
-            check_schema(engine)
+    if settings.check_schema:
+        check_schema(engine)  # refuse to start on an outdated schema, with a clear message
 
     template_config = TemplateConfig(
         directory=TEMPLATES_DIR,
@@ -110,6 +108,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[SwaggerRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        on_startup=[on_startup],
         debug=settings.debug,
     )
