@@ -221,3 +221,33 @@ class WaveResult(SQLModel, table=True):
     method: str = Field(default="", max_length=200)
     model_based: bool = False
     computed_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message queued for a resident (SMS invitation), kept by the recording sender.
+
+    The recipient is stored encrypted with a keyed hash; ``body`` holds the text sent.
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(default="sms", max_length=12)
+    wave_id: int | None = Field(default=None, foreign_key="wave.id", index=True)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    to_enc: str = Field(max_length=300)
+    to_hash: str = Field(max_length=64, index=True)
+    body: str = Field(max_length=1000)
+    status: str = Field(default="queued", max_length=12, description="queued, sent, failed")
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class DoNotCall(SQLModel, table=True):
+    """A telephone number (keyed hash only) that must never be selected or contacted."""
+
+    __tablename__ = "do_not_call"
+
+    phone_hash: str = Field(primary_key=True, max_length=64)
+    reason: str = Field(default="", max_length=200)
+    added_at: datetime = Field(default_factory=utcnow)
