@@ -20,6 +20,8 @@ from participation.accounts.service import create_user
 from participation.db import engine_for, make_engine, upgrade
 from participation.settings import Settings, load_settings
 
+pytest_plugins = ["tests.browser_support"]
+
 PG_URL = os.environ.get("PARTICIPATION_TEST_DATABASE_URL", "")
 TEST_PASSWORD = "test-pass-123"
 FIXED_KEYS = {
@@ -90,10 +92,18 @@ def engine(settings: Settings) -> Engine:
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session on the test database (commit explicitly)."""
-    with Session(engine, expire_on_commit=False) as s:
+def session(settings: Settings) -> Iterator[Session]:
+    """A session on the test database (commit explicitly).
+
+    On SQLite its transactions begin DEFERRED, so a test that reads and then drives the app
+    does not hold the write lock the app needs; PostgreSQL uses the shared engine.
+    """
+    url = settings.database_url
+    test_engine = make_engine(url, sqlite_immediate=False) if url.startswith("sqlite") else None
+    with Session(test_engine or engine_for(url), expire_on_commit=False) as s:
         yield s
+    if test_engine is not None:
+        test_engine.dispose()
 
 
 @pytest.fixture

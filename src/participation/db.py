@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
@@ -24,11 +25,14 @@ class SchemaOutdatedError(RuntimeError):
     """The database schema does not match the code's migrations."""
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs.
 
     SQLite: one file shared by threads (``check_same_thread=False``), foreign keys on, WAL
-    journal and a busy timeout so concurrent writers wait instead of failing.
+    journal and a busy timeout so concurrent writers wait instead of failing. With
+    ``sqlite_immediate`` (the default) every transaction starts with ``BEGIN IMMEDIATE``, so
+    writers queue instead of failing on a lock upgrade; a session must then not stay open
+    longer than its unit of work (request sessions don't). Read-mostly tools may turn it off.
     PostgreSQL: a pool sized for the thread pool that runs the request handlers.
     """
     if url.startswith("sqlite"):
@@ -53,7 +57,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # BEGIN IMMEDIATE takes the write lock at the start, so two writers never deadlock
             # on lock upgrade; readers in WAL mode are not blocked.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN")
 
         return engine
     if "poolclass" not in kwargs:
@@ -113,10 +117,26 @@ def schema_state(engine: Engine) -> tuple[set[str], set[str]]:
     return expected, current
 
 
+def _applied(script: ScriptDirectory, heads: set[str]) -> set[str]:
+    """Every revision at or below ``heads`` (dependencies across branches included)."""
+    if not heads:
+        return set()
+    return {
+        rev.revision
+        for rev in script.revision_map.iterate_revisions(tuple(heads), "base")
+        if rev is not None
+    }
+
+
 def check_schema(engine: Engine) -> None:
     """Raise :class:`SchemaOutdatedError` unless the database is at the code's heads."""
     expected, current = schema_state(engine)
-    if expected != current:
+    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
+    try:
+        up_to_date = _applied(script, current) == _applied(script, expected)
+    except RevisionError:  # an unknown revision in the database (a newer version of the code)
+        up_to_date = False
+    if not up_to_date:
         if not current:
             state = "has no schema yet"
         else:

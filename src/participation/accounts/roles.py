@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from participation.core.i18n import N_
+
 
 class Role(StrEnum):
     """A user's role.
@@ -27,3 +29,13 @@ STAFF_ROLES: tuple[Role, ...] = (
     Role.INTERVIEWER,
     Role.REWARD_OFFICER,
 )
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMINISTRATOR.value: N_("administrator"),
+    Role.OFFICIAL.value: N_("official"),
+    Role.SUPERVISOR.value: N_("supervisor"),
+    Role.INTERVIEWER.value: N_("interviewer"),
+    Role.VOLUNTEER.value: N_("volunteer"),
+    Role.REWARD_OFFICER.value: N_("reward_officer"),
+}

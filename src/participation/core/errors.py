@@ -28,11 +28,11 @@ class ServiceError(Exception):
         status_code: int | None = None,
         **params: Any,
     ) -> None:
-        super().__init__(message % params if params else message)
         self.message = message
         self.field = field
         self.line = line
-        self.params = params
+        self.params = {"field": field, "line": line, **params}
+        super().__init__(message % self.params)
         if status_code is not None:
             self.status_code = status_code
 
@@ -58,13 +58,13 @@ class ConflictError(ServiceError):
 def describe(exc: ServiceError, translate: Callable[..., str]) -> str:
     """The full message of ``exc``: prefixed with its line and field when it came from a file."""
     text = translate(exc.message, **exc.params)
-    if exc.line is not None and exc.field:
+    if exc.line is not None and exc.field and "%(line)" not in exc.message:
         return translate(
             N_("Line %(line)s, field %(field)s: %(message)s"),
             line=exc.line,
             field=exc.field,
             message=text,
         )
-    if exc.line is not None:
+    if exc.line is not None and "%(line)" not in exc.message:
         return translate(N_("Line %(line)s: %(message)s"), line=exc.line, message=text)
     return text

@@ -53,9 +53,9 @@ def get_translations(locale: str) -> _gettext.NullTranslations:
     return merged
 
 
-def gettext(message: str, locale: str, **params: Any) -> str:
-    """Translate ``message`` into ``locale`` and fill ``%(name)s`` parameters."""
-    text = get_translations(locale).gettext(message)
+def gettext(msgid: str, locale: str, /, **params: Any) -> str:
+    """Translate ``msgid`` into ``locale`` and fill ``%(name)s`` parameters."""
+    text = get_translations(locale).gettext(msgid)
     return text % params if params else text
 
 

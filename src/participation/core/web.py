@@ -32,13 +32,14 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
+from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from participation.accounts.models import LoginSession, User
 from participation.accounts.roles import Role
 from participation.core.errors import ServiceError, describe
-from participation.core.i18n import DEFAULT_LOCALE, Formatter, gettext, negotiate
+from participation.core.i18n import DEFAULT_LOCALE, N_, Formatter, gettext, negotiate
 from participation.core.timeutil import utcnow
 from participation.settings import Settings
 
@@ -183,12 +184,22 @@ def provide_locale(request: Request[Any, Any, Any]) -> str:
     return locale_of(request)
 
 
+class Page(Template):
+    """A template response whose ``csrf_input`` is markup (Litestar passes it as plain text)."""
+
+    def create_template_context(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """The context with ``csrf_input`` marked safe for autoescaping."""
+        context = super().create_template_context(request)
+        context["csrf_input"] = Markup(context["csrf_input"])
+        return context
+
+
 def render(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
     """Render ``template`` with the request's translations, formatter, user and locale."""
     from participation.core.templating import template_globals
 
     context.update(template_globals(request))
-    return Template(template_name=template, context=context)
+    return Page(template_name=template, context=context)
 
 
 def client_id(request: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -245,11 +256,11 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
             body["detail"] = gettext("Invalid value for %(field)s.", locale, field=fields[0])
     if _wants_html(request) and exc.status_code in (403, 404, 405, 413, 429):
         messages = {
-            403: "Your role does not give access to this page.",
-            404: "This page does not exist.",
-            405: "This method is not allowed here.",
-            413: "The request is too large.",
-            429: "Too many requests. Please wait a moment and try again.",
+            403: N_("Your role does not give access to this page."),
+            404: N_("This page does not exist."),
+            405: N_("This method is not allowed here."),
+            413: N_("The request is too large."),
+            429: N_("Too many requests. Please wait a moment and try again."),
         }
         response = render(
             request,

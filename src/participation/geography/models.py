@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from participation.core.i18n import N_
+
 
 class Level(StrEnum):
     """Level of an administrative unit."""
@@ -26,6 +28,17 @@ LEVEL_ORDER = {
 }
 
 SEXES = ("male", "female")
+
+# Names shown for levels and sexes (templates translate the stored value with ``_()``).
+LABELS: tuple[str, ...] = (
+    N_("province"),
+    N_("city"),
+    N_("county"),
+    N_("street"),
+    N_("community"),
+    N_("male"),
+    N_("female"),
+)
 AGE_GROUPS = ("18-29", "30-44", "45-59", "60+")
 
 
