@@ -18,7 +18,7 @@ def test_readme_gives_the_two_set_up_commands():
     assert ".venv/bin/pip install -e . && .venv/bin/participation demo" in README
     assert ".venv/bin/pip install -e '.[test]' && .venv/bin/pytest" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
-    assert ".venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest" in ci
+    assert ".venv/bin/pip install -e '.[test]' && .venv/bin/pytest" in ci
 
 
 def test_main_commands_are_documented():

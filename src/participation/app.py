@@ -19,6 +19,7 @@ from participation import __version__
 from participation.core import routes as core_routes
 from participation.core.deps import provide_client, provide_session, provide_settings
 from participation.core.errors import ServiceError
+from participation.core.ratelimit import RateLimitMiddleware
 from participation.core.security import make_security_headers_hook
 from participation.core.templating import STATIC_DIR, TEMPLATES_DIR, configure_environment
 from participation.core.web import (
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "client": Provide(provide_client, sync_to_thread=False),
         },
         guards=[access_guard],
-        middleware=[AuthMiddleware()],
+        middleware=[AuthMiddleware(), RateLimitMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.behind_tls,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -262,6 +263,78 @@ def demo(host: str, port: int, no_serve: bool, seed: int) -> None:
     import uvicorn
 
     uvicorn.run("participation.asgi:app", host=host, port=port, log_level="warning")
+
+
+@cli.group()
+def keys() -> None:
+    """Encryption keys of personal data."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt all personal data with the first key of PARTICIPATION_DATA_KEYS.
+
+    Put the new key first and keep the old ones after it; run this; then drop the old keys.
+    """
+    from participation.core.crypto import Vault
+    from participation.core.maintenance import rotate_keys
+    from participation.db import get_engine
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    _require_schema(engine)
+    for column, count in rotate_keys(engine, Vault(settings)).items():
+        click.echo(f"{column}: {count} values re-encrypted")
+
+
+@cli.command()
+@click.option("--days", type=int, default=None, help="Override PARTICIPATION_RETENTION_DAYS.")
+def retention(days: int | None) -> None:
+    """Delete sample-frame numbers and reporter contacts older than the retention period."""
+    from participation.core.maintenance import apply_retention
+    from participation.db import get_engine
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    _require_schema(engine)
+    period = settings.retention_days if days is None else days
+    if period < 0:
+        fail("--days must not be negative")
+    result = apply_retention(engine, period)
+    for table, count in result.cleared.items():
+        click.echo(f"{table}: personal data cleared in {count} rows older than {period} days")
+
+
+@cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_cmd(target: Path) -> None:
+    """Back up the database to TARGET (a SQLite copy, or a pg_dump custom-format file)."""
+    from participation.core.maintenance import backup
+
+    try:
+        backup(get_settings().database_url, target)
+    except (RuntimeError, OSError) as exc:
+        fail(str(exc))
+    click.echo(f"backup written to {target}")
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_cmd(source: Path, yes: bool) -> None:
+    """Replace the database's contents with the backup SOURCE."""
+    from participation.core.maintenance import restore
+    from participation.db import engine_for
+
+    url = get_settings().database_url
+    if not yes:
+        click.confirm(f"Replace everything in {_safe_url(url)} with {source}?", abort=True)
+    engine_for(url).dispose()
+    try:
+        restore(url, source)
+    except (RuntimeError, OSError, sqlite3.DatabaseError) as exc:
+        fail(str(exc))
+    click.echo(f"restored {source}")
 
 
 def _register_domains() -> None:

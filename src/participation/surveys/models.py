@@ -106,6 +106,7 @@ class FrameNumber(SQLModel, table=True):
     """A telephone number of a street's sample frame (encrypted at rest)."""
 
     __tablename__ = "frame_number"
+    __pii_retention__ = ("imported_at", ("phone_enc",))
     __table_args__ = (UniqueConstraint("street_code", "frame_type", "phone_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -121,6 +122,7 @@ class SampleCase(SQLModel, table=True):
     """A selected sample unit of a wave (a phone number for CATI, an invitee for web)."""
 
     __tablename__ = "sample_case"
+    __pii_retention__ = ("created_at", ("phone_enc",))
 
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = Field(foreign_key="wave.id", index=True)
