@@ -38,6 +38,7 @@ from participation.settings import Settings, get_settings
 
 def domain_route_handlers() -> list[Any]:
     """Route handlers of every domain, in a fixed order."""
+    from participation.accounts import routes as accounts
     from participation.dashboards import routes as dashboards
     from participation.fieldwork import routes as fieldwork
     from participation.geography import routes as geography
@@ -47,7 +48,8 @@ def domain_route_handlers() -> list[Any]:
     from participation.volunteers import routes as volunteers
 
     handlers: list[Any] = list(core_routes.route_handlers)
-    for module in (geography, surveys, fieldwork, volunteers, reports, scoring, dashboards):
+    domains = (accounts, geography, surveys, fieldwork, volunteers, reports, scoring, dashboards)
+    for module in domains:
         handlers.extend(module.route_handlers)
     return handlers
 
