@@ -372,3 +372,7 @@ _register_domains()
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+from tests.reliability.support import pg_database, servers  # noqa: F401
