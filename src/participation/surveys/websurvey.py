@@ -238,11 +238,20 @@ def page_answers(form: QuestionnaireForm, page: list[Item], data: dict[str, Any]
 
 
 def resume_page(form: QuestionnaireForm, answers: dict[str, Any]) -> int:
-    """The page to resume on: the first with a visible item not yet answered (or saved)."""
+    """The page to resume on: the first with a visible item never saved, or required and
+    still empty."""
     visible = {i.name for i in form.visible_items(answers)}
     pages = pages_of(form)
+
+    def pending(item: Item) -> bool:
+        if item.name not in visible or item.type == "note":
+            return False
+        if item.name not in answers:
+            return True
+        return item.required and answers[item.name] in ("", [], None)
+
     for index, page in enumerate(pages):
-        if any(i.name in visible and i.type != "note" and i.name not in answers for i in page):
+        if any(pending(i) for i in page):
             return index
     return len(pages) - 1
 
