@@ -97,7 +97,7 @@ def _frames(session: Session, vault: Vault, streets: list[str], rng: np.random.G
             phone = f"+86{prefixes[k % 10]}{s:04d}{k:04d}"
             rows.append({"street_code": code, "frame_type": "mobile", "phone": phone})
         for k in range(20):
-            phone = f"+86539{8 + k % 2}{s:03d}{k:04d}"
+            phone = f"+86539{7 + k % 2}{s:03d}{k:03d}"
             rows.append({"street_code": code, "frame_type": "landline", "phone": phone})
     session.execute(
         insert(FrameNumber),
