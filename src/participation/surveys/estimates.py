@@ -30,7 +30,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
 
 from participation.core.errors import ConflictError
@@ -208,9 +208,10 @@ def compute_wave_results(session: Session, wave_id: int) -> int:
     street_targets = {h: float(base[strata == h].sum()) for h in range(len(street_codes))}
     weights = rake(base, [(strata, street_targets), (cell_codes, cell_targets)])
 
+    table = Response.__table__  # type: ignore[attr-defined]
     session.execute(
-        update(Response),
-        [{"id": i, "base_weight": float(b)} for i, b in zip(ids, base, strict=True)],
+        table.update().where(table.c.id == bindparam("rid")).values(base_weight=bindparam("bw")),
+        [{"rid": i, "bw": float(b)} for i, b in zip(ids, base, strict=True)],
     )
 
     # dimension indices per respondent
