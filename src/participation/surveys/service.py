@@ -317,3 +317,33 @@ def allocation_of(session: Session, wave: Wave) -> dict[str, Any]:
     return plan_allocation(
         "equal", street_populations(session), per_street=wave.target_per_street
     ).to_json()
+
+
+# Stored values shown on pages (templates translate them with ``_()``).
+LABELS: tuple[str, ...] = (
+    N_("city"),
+    N_("provincial"),
+    N_("third_party"),
+    N_("draft"),
+    N_("fielding"),
+    N_("closed"),
+    N_("published"),
+    N_("phone"),
+    N_("web"),
+    N_("open_link"),
+    N_("imported"),
+    N_("equal"),
+    N_("proportional"),
+    N_("neyman"),
+    N_("moe_mean"),
+    N_("moe_proportion"),
+    N_("new"),
+    N_("in_progress"),
+    N_("callback"),
+    N_("complete"),
+    N_("partial"),
+    N_("refused"),
+    N_("ineligible"),
+    N_("exhausted"),
+    N_("screened_out"),
+)
