@@ -838,34 +838,45 @@ def survey_post(
             index = 0
         action = str(data.get("_action", "next"))
         given = websurvey.page_answers(form, pages[index], data)
-        try:
-            invitation = websurvey.save_partial(db, token, given)
-        except websurvey.AlreadySubmitted:
-            db.rollback()
-            return _already(request)
-        db.commit()
-        answers = dict(invitation.partial_answers)
-        if action == "back":
-            target = _next_page(form, pages, index, answers, -1)
-            return Redirect(path=f"/s/{token}?page={target}&lang={locale}", status_code=303)
+        answers = {**(survey.invitation.partial_answers or {}), **given}
+
+        def keep() -> bool:
+            try:
+                websurvey.save_partial(db, token, given)
+            except websurvey.AlreadySubmitted:
+                db.rollback()
+                return False
+            db.commit()
+            return True
+
+        if action in ("back", "save"):
+            if not keep():
+                return _already(request)
+            if action == "back":
+                target = _next_page(form, pages, index, answers, -1)
+                return Redirect(path=f"/s/{token}?page={target}&lang={locale}", status_code=303)
+            return Redirect(path=f"/s/{token}?page={index}&lang={locale}&saved=1", status_code=303)
         names = {i.name for i in pages[index]}
         errors = {k: v for k, v in form.validate(answers, locale).items() if k in names}
         if errors:
+            if not keep():
+                return _already(request)
             return _survey_page(request, survey, token, index, answers, errors, locale, 400)
         target = _next_page(form, pages, index, answers, 1)
         screened = form.is_screened_out(answers)
-        if action == "save":
-            return Redirect(path=f"/s/{token}?page={index}&lang={locale}&saved=1", status_code=303)
         if target < len(pages) and not screened and action != "submit":
+            if not keep():
+                return _already(request)
             return Redirect(path=f"/s/{token}?page={target}&lang={locale}", status_code=303)
         try:
-            websurvey.submit(db, token, {}, locale)
+            websurvey.submit(db, token, given, locale, survey=survey)
             db.commit()
         except websurvey.AlreadySubmitted:
             db.rollback()
             return _already(request)
         except websurvey.AnswersInvalid as exc:
             db.rollback()
+            keep()
             first = next(
                 (n for n, page in enumerate(pages) if any(i.name in exc.errors for i in page)),
                 index,

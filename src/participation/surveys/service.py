@@ -35,8 +35,10 @@ _FORMS: dict[int, tuple[str, QuestionnaireForm]] = {}
 def form_of(questionnaire: Questionnaire) -> QuestionnaireForm:
     """The engine form of a stored questionnaire (cached while its definition is unchanged)."""
     assert questionnaire.id is not None
-    key = json.dumps(questionnaire.definition, sort_keys=True)
     cached = _FORMS.get(questionnaire.id)
+    if cached is not None and questionnaire.locked and cached[0] == "locked":
+        return cached[1]  # a locked version never changes
+    key = "locked" if questionnaire.locked else json.dumps(questionnaire.definition, sort_keys=True)
     if cached is not None and cached[0] == key:
         return cached[1]
     form = QuestionnaireForm(questionnaire.definition)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -179,6 +180,7 @@ def list_outbox(session: Session, limit: int = 50) -> list[OutboxMessage]:
 # ---------------------------------------------------------------- the form
 
 
+@lru_cache(maxsize=64)
 def pages_of(form: QuestionnaireForm) -> list[list[Item]]:
     """The items cut into pages: intro notes and the screening item first, then
     :data:`PAGE_SIZE` items per page."""
@@ -206,15 +208,15 @@ class Survey:
 
 def open_survey(session: Session, token: str) -> Survey:
     """The invitation of ``token`` (404 for an unknown token)."""
-    invitation = session.exec(
-        select(Invitation).where(Invitation.token_hash == hash_token(token))
+    row = session.exec(
+        select(Invitation, Wave, Questionnaire)
+        .join(Wave, col(Wave.id) == Invitation.wave_id)
+        .join(Questionnaire, col(Questionnaire.id) == Wave.questionnaire_id)
+        .where(Invitation.token_hash == hash_token(token))
     ).first()
-    if invitation is None:
+    if row is None:
         raise NotFoundError(N_("This survey link is not valid."), field="token")
-    wave = get_wave(session, invitation.wave_id)
-    if wave.questionnaire_id is None:
-        raise NotFoundError(N_("This survey link is not valid."), field="token")
-    questionnaire = get_questionnaire(session, wave.questionnaire_id)
+    invitation, wave, questionnaire = row
     return Survey(invitation, wave, questionnaire, form_of(questionnaire))
 
 
@@ -331,14 +333,19 @@ def build_response(
 
 
 def submit(
-    session: Session, token: str, answers: dict[str, Any], locale: str = "zh_CN"
+    session: Session,
+    token: str,
+    answers: dict[str, Any],
+    locale: str = "zh_CN",
+    survey: Survey | None = None,
 ) -> Response:
     """Store the response of ``token`` (merged with saved answers) — exactly once.
 
     Raises :class:`AlreadySubmitted` (409) when the token was used, :class:`AnswersInvalid`
     (400) for invalid answers; the caller commits. On a conflict the session is rolled back.
+    ``survey`` is the already opened invitation, if the caller has it.
     """
-    survey = open_survey(session, token)
+    survey = survey or open_survey(session, token)
     invitation = survey.invitation
     if invitation.status == "completed":
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
