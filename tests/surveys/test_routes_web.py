@@ -108,7 +108,9 @@ def test_screened_out_thanks(client: TestClient[Any], session: Session, linyi: N
     token = invite(session)
     r = post_page(client, token, 0, {"resident": "2"})
     assert r.status_code == 303 and "/thanks" in r.headers["location"]
-    assert "no further questions" in client.get(r.headers["location"].split("?")[0] + "?lang=en").text
+    assert (
+        "no further questions" in client.get(r.headers["location"].split("?")[0] + "?lang=en").text
+    )
     assert session.exec(select(Response)).one().complete is False
 
 
