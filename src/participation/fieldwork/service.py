@@ -545,7 +545,8 @@ def save_answers(
     work = _work(session, case_row.id)
     work.answers = cleaned
     if work.interview_started_at is None:
-        work.interview_started_at = now
+        # the interview is timed from the start of the call it is taken in
+        work.interview_started_at = min(work.attempt_started_at or now, now)
     work.updated_at = now
     session.add(work)
     extend_claim(session, case_row, now)
