@@ -1,0 +1,396 @@
+"""Benchmark: concurrent web-survey submissions over HTTP against a loopback server.
+
+    .venv/bin/python benchmarks/web_submit.py [--database-url URL] [--submissions 3000]
+        [--concurrency 64] [--workers 2] [--duplicates 0.1]
+
+Steps: (re)create and migrate the PostgreSQL database, load the Linyi units, the standard
+questionnaire, a fielding wave and N invitations whose earlier pages are already answered (as
+when a resident reaches the last page); start ``participation serve --workers W``; then submit
+the last page of every invitation concurrently (httpx, asyncio), plus a share of duplicate
+submits of used tokens (expected: 409, nothing stored). Residents come from distinct addresses
+(``X-Forwarded-For``), as behind the city's proxy, so the per-client rate limit does not apply.
+
+Prints throughput (completed submissions per second), p50/p99 latency, and checks that every
+token yielded exactly one response (no lost or duplicated response).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_web"
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_database(url: str) -> None:
+    """Create the database if needed, empty it and run the migrations."""
+    from participation.db import make_engine, upgrade
+
+    parsed = make_url(url)
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+
+
+def seed(url: str, count: int) -> tuple[list[str], int, dict[str, Any]]:
+    """Units, questionnaire, a fielding wave and ``count`` invitations; the raw tokens, the
+    last page index and the last page's answers."""
+    import secrets
+
+    from participation.db import make_engine
+    from participation.demo import linyi_files
+    from participation.geography.service import import_units
+    from participation.surveys.models import Invitation
+    from participation.surveys.service import (
+        WaveInput,
+        create_questionnaire,
+        create_wave,
+        form_of,
+        transition_wave,
+    )
+    from participation.surveys.standard import standard_definition
+    from participation.surveys.websurvey import hash_token, pages_of
+
+    engine = make_engine(url)
+    answers = {
+        "resident": "1",
+        "years_lived": "8",
+        "street_cleaning": "1",
+        "waste_collection": "2",
+        "toilet_used": "2",
+        "street_vending": "3",
+        "signs_ads": "2",
+        "parking_order": "2",
+        "road_condition": "1",
+        "street_lighting": "1",
+        "drainage": "2",
+        "parks": "1",
+        "street_trees": "2",
+        "enforcement_conduct": "2",
+        "hotline_used": "2",
+        "overall": "2",
+        "sex": "female",
+        "age_group": "45-59",
+        "other_phone": "1",
+        "comment": "",
+    }
+    with Session(engine) as session:
+        for _, data in linyi_files():
+            import_units(session, data)
+        from participation.geography.models import Level, Unit
+
+        streets = list(session.exec(select(Unit.code).where(Unit.level == Level.STREET.value)))
+        questionnaire = create_questionnaire(session, standard_definition())
+        from datetime import date
+
+        wave = create_wave(
+            session,
+            WaveInput(
+                name="benchmark",
+                questionnaire_id=questionnaire.id,
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 2, 28),
+                modes=("web",),
+            ),
+        )
+        assert wave.id is not None
+        transition_wave(session, wave.id, "fielding", "administrator")
+        form = form_of(questionnaire)
+        pages = pages_of(form)
+        last = pages[-1]
+        last_names = {i.name for i in last}
+        earlier = {k: v for k, v in answers.items() if k not in last_names}
+        tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+        session.execute(
+            insert(Invitation),
+            [
+                {
+                    "wave_id": wave.id,
+                    "street_code": streets[k % len(streets)],
+                    "token_hash": hash_token(t),
+                    "status": "started",
+                    "partial_answers": earlier,
+                    "locale": "zh_CN",
+                }
+                for k, t in enumerate(tokens)
+            ],
+        )
+        session.commit()
+    engine.dispose()
+    final = {k: v for k, v in answers.items() if k in last_names}
+    return tokens, len(pages) - 1, final
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
+    """A throw-away redis-server on loopback (rate-limit counters), if one is installed."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_server(
+    url: str, port: int, workers: int, redis_url: str | None
+) -> subprocess.Popen[bytes]:
+    """``participation serve`` on loopback, waiting until it answers."""
+    env = {
+        **os.environ,
+        "PARTICIPATION_DATABASE_URL": url,
+        "PARTICIPATION_PUBLIC_RATE_LIMIT": "1000000",
+    }
+    if redis_url:
+        env["PARTICIPATION_REDIS_URL"] = redis_url
+    for key in ("SECRET_KEY", "DATA_KEYS", "HASH_KEY"):
+        env.setdefault(f"PARTICIPATION_{key}", BENCH_KEYS[key])
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "participation"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise RuntimeError((proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+    proc.terminate()
+    raise RuntimeError("the server did not start")
+
+
+BENCH_KEYS = {
+    "SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghij",
+    "DATA_KEYS": Fernet.generate_key().decode(),
+    "HASH_KEY": "benchmark-hash-key",
+}
+
+
+async def run_load(
+    base: str,
+    tokens: list[str],
+    page: int,
+    answers: dict[str, Any],
+    concurrency: int,
+    duplicates: list[str],
+) -> tuple[list[float], dict[int, int], dict[int, int], float]:
+    """Submit every token once (and the duplicates again); latencies of first submits,
+    status counts of first and duplicate submits, and the elapsed time."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        first = await client.get(f"/s/{tokens[0]}")
+        match = re.search(r'name="_csrf_token" value="([^"]+)"', first.text)
+        if not match:
+            raise RuntimeError("no CSRF token on the survey page")
+        csrf = match.group(1)
+        queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        for t in tokens:
+            queue.put_nowait((t, False))
+        for t in duplicates:
+            queue.put_nowait((t, True))
+        latencies: list[float] = []
+        codes: dict[int, int] = {}
+        dup_codes: dict[int, int] = {}
+        counter = {"n": 0}
+
+        async def worker() -> None:
+            while True:
+                try:
+                    token, dup = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                counter["n"] += 1
+                ip = f"10.{counter['n'] // 65536 % 256}.{counter['n'] // 256 % 256}.{counter['n'] % 256}"
+                data = {"_csrf_token": csrf, "_page": str(page), "_action": "submit", **answers}
+                t0 = time.perf_counter()
+                r = await client.post(
+                    f"/s/{token}/page", data=data, headers={"x-forwarded-for": ip}
+                )
+                elapsed = time.perf_counter() - t0
+                target = dup_codes if dup else codes
+                target[r.status_code] = target.get(r.status_code, 0) + 1
+                if not dup:
+                    latencies.append(elapsed)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, codes, dup_codes, time.perf_counter() - start
+
+
+def check(url: str, tokens: list[str]) -> tuple[int, int, int]:
+    """Responses stored, invitations completed, invitations with more than one response."""
+    from participation.db import make_engine
+    from participation.surveys.models import Invitation, Response
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        responses = session.exec(select(func.count()).select_from(Response)).one()
+        completed = session.exec(
+            select(func.count()).select_from(Invitation).where(Invitation.status == "completed")
+        ).one()
+        doubled = session.exec(
+            select(func.count()).select_from(
+                select(Response.invitation_id)
+                .group_by(Response.invitation_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        ).one()
+    engine.dispose()
+    return int(responses), int(completed), int(doubled)
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--submissions", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share of re-submits")
+    parser.add_argument(
+        "--no-redis",
+        action="store_true",
+        help="keep rate-limit counters in the database instead of a local redis-server",
+    )
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    for key, value in BENCH_KEYS.items():
+        os.environ.setdefault(f"PARTICIPATION_{key}", value)
+
+    print(f"preparing {args.database_url} ...")
+    prepare_database(args.database_url)
+    tokens, page, answers = seed(args.database_url, args.submissions)
+    duplicates = tokens[: int(len(tokens) * args.duplicates)]
+    port = free_port()
+    redis = None if args.no_redis else start_redis()
+    server = start_server(args.database_url, port, args.workers, redis[1] if redis else None)
+    try:
+        # warm-up (imports, pools, template compilation) on a few extra tokens
+        warm, _, _ = seed_extra(args.database_url, 50)
+        asyncio.run(run_load(f"http://127.0.0.1:{port}", warm, page, answers, 8, []))
+        latencies, codes, dup_codes, elapsed = asyncio.run(
+            run_load(
+                f"http://127.0.0.1:{port}",
+                tokens,
+                page,
+                answers,
+                args.concurrency,
+                duplicates,
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if redis:
+            redis[0].terminate()
+            redis[0].wait(timeout=10)
+    ok = codes.get(303, 0)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
+    responses, completed, doubled = check(args.database_url, tokens)
+    print(
+        f"rate-limit counters: {'redis' if redis else 'database'}; "
+        f"workers={args.workers} concurrency={args.concurrency} "
+        f"submissions={len(tokens)} duplicate submits={len(duplicates)}"
+    )
+    print(f"first submits: {codes}; duplicate submits: {dup_codes}")
+    print(f"throughput: {ok / elapsed:.0f} completed submissions/s ({elapsed:.2f} s in all)")
+    print(f"latency of a submit: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    expected = len(tokens) + 50
+    print(
+        f"stored responses: {responses} (expected {expected}); completed invitations: "
+        f"{completed}; invitations with >1 response: {doubled}"
+    )
+    if responses != expected or completed != expected or doubled or ok != len(tokens):
+        print("FAILED: lost or duplicated responses")
+        sys.exit(1)
+    print("OK: every token yielded exactly one response")
+
+
+def seed_extra(url: str, count: int) -> tuple[list[str], int, dict[str, Any]]:
+    """Extra invitations in the existing benchmark wave (for the warm-up)."""
+    import secrets
+
+    from participation.db import make_engine
+    from participation.surveys.models import Invitation
+    from participation.surveys.websurvey import hash_token
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        template = session.exec(select(Invitation).limit(1)).one()
+        tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+        session.execute(
+            insert(Invitation),
+            [
+                {
+                    "wave_id": template.wave_id,
+                    "street_code": template.street_code,
+                    "token_hash": hash_token(t),
+                    "status": "started",
+                    "partial_answers": template.partial_answers,
+                    "locale": "zh_CN",
+                }
+                for t in tokens
+            ],
+        )
+        session.commit()
+    engine.dispose()
+    return tokens, 0, {}
+
+
+if __name__ == "__main__":
+    main()
