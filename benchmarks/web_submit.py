@@ -252,7 +252,8 @@ async def run_load(
                 except asyncio.QueueEmpty:
                     return
                 counter["n"] += 1
-                ip = f"10.{counter['n'] // 65536 % 256}.{counter['n'] // 256 % 256}.{counter['n'] % 256}"
+                k = counter["n"]
+                ip = f"10.{k // 65536 % 256}.{k // 256 % 256}.{k % 256}"
                 data = {"_csrf_token": csrf, "_page": str(page), "_action": "submit", **answers}
                 t0 = time.perf_counter()
                 r = await client.post(
