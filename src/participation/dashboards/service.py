@@ -101,35 +101,43 @@ def _usable_waves(session: Session) -> list[Wave]:
 def city_trend(session: Session, waves: list[Wave] | None = None) -> list[TrendPoint]:
     """The city's estimate per wave: its city-level result, else the mean of its streets'."""
     waves = waves if waves is not None else _usable_waves(session)
+    return _level_trend(session, waves, Level.CITY.value, None)
+
+
+def _level_trend(
+    session: Session, waves: list[Wave], level: str, unit_code: str | None
+) -> list[TrendPoint]:
+    """Per wave: the unit's own result at ``level``, else the mean of its streets' results
+    (SE² = Σ SEᵢ² / k², streets' samples independent)."""
     if not waves:
         return []
     ids = [w.id for w in waves]
-    city_rows = {
-        r.wave_id: r
-        for r in session.exec(
-            select(WaveResult).where(
-                col(WaveResult.wave_id).in_(ids), WaveResult.level == Level.CITY.value
-            )
+    own_query = select(WaveResult).where(
+        col(WaveResult.wave_id).in_(ids), WaveResult.level == level
+    )
+    if unit_code is not None:
+        own_query = own_query.where(WaveResult.unit_code == unit_code)
+    own = {r.wave_id: r for r in session.exec(own_query)}
+    agg_query = (
+        select(
+            WaveResult.wave_id,
+            func.avg(WaveResult.mean),
+            func.sum(WaveResult.se * WaveResult.se),
+            func.count(col(WaveResult.mean)),
+            func.sum(WaveResult.n),
         )
-    }
-    street_rows = {
-        wave_id: (mean, se2, count, n)
-        for wave_id, mean, se2, count, n in session.exec(
-            select(
-                WaveResult.wave_id,
-                func.avg(WaveResult.mean),
-                func.sum(WaveResult.se * WaveResult.se),
-                func.count(col(WaveResult.mean)),
-                func.sum(WaveResult.n),
-            )
-            .where(col(WaveResult.wave_id).in_(ids), WaveResult.level == Level.STREET.value)
-            .group_by(WaveResult.wave_id)
-        ).all()
-    }
+        .where(col(WaveResult.wave_id).in_(ids), WaveResult.level == Level.STREET.value)
+        .group_by(WaveResult.wave_id)
+    )
+    if unit_code is not None:
+        agg_query = agg_query.join(Unit, col(Unit.code) == WaveResult.unit_code).where(
+            Unit.parent_code == unit_code
+        )
+    street_rows = {row[0]: row[1:] for row in session.exec(agg_query).all()}
     out: list[TrendPoint] = []
     for w in waves:
         assert w.id is not None
-        row = city_rows.get(w.id)
+        row = own.get(w.id)
         if row is not None and row.mean is not None:
             out.append(
                 TrendPoint(
@@ -374,7 +382,7 @@ def unit_page(session: Session, scope: Scope, code: str) -> UnitPage:
     county = session.get(Unit, unit.parent_code) if unit.level == Level.STREET.value else None
     waves = _usable_waves(session)
     trend = unit_trend(session, code, waves)
-    county_trend = unit_trend(session, county.code, waves) if county else []
+    county_trend = _level_trend(session, waves, Level.COUNTY.value, county.code) if county else []
     dims, dim_wave = _dimensions(session, code, waves)
     assessment = scoring.latest_assessment(session)
     assessed = None

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, Field
 
@@ -97,7 +97,7 @@ def list_schemes(db: DB, user: UserDep) -> list[SchemeOut]:
     sync_to_thread=True,
     status_code=201,
 )
-def create_scheme(db: DB, user: UserDep, data: SchemeIn) -> VersionOut:
+def create_scheme(db: DB, user: UserDep, data: JSONBody[SchemeIn]) -> VersionOut:
     """Create a scheme and its first version (the configuration is validated)."""
     _require_manager(db, user)
     version = service.create_scheme(
@@ -120,7 +120,7 @@ def create_scheme(db: DB, user: UserDep, data: SchemeIn) -> VersionOut:
     sync_to_thread=True,
     status_code=201,
 )
-def add_version(db: DB, user: UserDep, scheme_id: FromPath[int], data: VersionIn) -> VersionOut:
+def add_version(db: DB, user: UserDep, scheme_id: FromPath[int], data: JSONBody[VersionIn]) -> VersionOut:
     """Add an immutable version to a scheme (earlier versions and results are kept)."""
     _require_manager(db, user)
     version = service.add_version(db, scheme_id, data.config, data.note, user.id)
@@ -136,7 +136,7 @@ def add_version(db: DB, user: UserDep, scheme_id: FromPath[int], data: VersionIn
     sync_to_thread=True,
     status_code=201,
 )
-def compute_assessment(db: DB, user: UserDep, data: AssessmentIn) -> AssessmentOut:
+def compute_assessment(db: DB, user: UserDep, data: JSONBody[AssessmentIn]) -> AssessmentOut:
     """Compute and store the assessment of a period under a scheme version."""
     _require_manager(db, user)
     assessment = service.assess(
