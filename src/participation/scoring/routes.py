@@ -120,7 +120,9 @@ def create_scheme(db: DB, user: UserDep, data: JSONBody[SchemeIn]) -> VersionOut
     sync_to_thread=True,
     status_code=201,
 )
-def add_version(db: DB, user: UserDep, scheme_id: FromPath[int], data: JSONBody[VersionIn]) -> VersionOut:
+def add_version(
+    db: DB, user: UserDep, scheme_id: FromPath[int], data: JSONBody[VersionIn]
+) -> VersionOut:
     """Add an immutable version to a scheme (earlier versions and results are kept)."""
     _require_manager(db, user)
     version = service.add_version(db, scheme_id, data.config, data.note, user.id)

@@ -555,7 +555,7 @@ def _check_approver(session: Session, role: str, unit_code: str | None) -> None:
 
 
 def approve_bulletin(
-    session: Session, bulletin_id: int, user_id: int, role: str, unit_code: str | None
+    session: Session, bulletin_id: int, user_id: int | None, role: str, unit_code: str | None
 ) -> Bulletin:
     """draft → approved."""
     _check_approver(session, role, unit_code)
