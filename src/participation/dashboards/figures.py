@@ -30,7 +30,9 @@ FONT = 'system-ui, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-se
 def _layout(fig: go.Figure, title: str, height: int = 380, **extra: Any) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01},
-        template="plotly_white",
+        template="none",  # plotly.js defaults; a full template costs ~20 ms per figure
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
         height=height,
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         font={"family": FONT},

@@ -33,11 +33,8 @@ def csv_response(rows: list[list[Any]], filename: str) -> Response[bytes]:
     )
 
 
-def build_overview_page(
-    request: Request[Any, Any, Any], db: DB, user: UserDep, locale: str
-) -> Template:
-    """The overview page (also timed by ``benchmarks/overview.py``)."""
-    scope = service.scope_for(db, user.unit_code, user.role)
+def overview_context(db: DB, scope: service.Scope, locale: str) -> dict[str, Any]:
+    """Data and figures of the overview page (timed by ``benchmarks/overview.py``)."""
     data = service.overview(db, scope)
     t = _t(locale)
     figs: dict[str, str] = {}
@@ -71,15 +68,13 @@ def build_overview_page(
             figs["map"] = figures.as_json(
                 figures.map_figure(data.boundaries, mapped, t(N_("Map of composite scores")), t)
             )
-    return render(
-        request,
-        "dashboards/overview.html",
-        data=data,
-        figs=figs,
-        grade_labels=GRADE_LABELS,
-        kind_labels=KIND_LABELS,
-        grade_order=service.GRADE_ORDER,
-    )
+    return {
+        "data": data,
+        "figs": figs,
+        "grade_labels": GRADE_LABELS,
+        "kind_labels": KIND_LABELS,
+        "grade_order": service.GRADE_ORDER,
+    }
 
 
 @get("/dashboards", opt=admits(*VIEWERS), include_in_schema=False, sync_to_thread=True)
@@ -87,7 +82,8 @@ def overview_page(
     request: Request[Any, Any, Any], db: DB, user: UserDep, locale: Locale
 ) -> Template:
     """City overview: rankings with CIs, grades, lists, trend, sensitivity, map."""
-    return build_overview_page(request, db, user, locale)
+    scope = service.scope_for(db, user.unit_code, user.role)
+    return render(request, "dashboards/overview.html", **overview_context(db, scope, locale))
 
 
 def _rank_rows(units: list[dict[str, Any]], t: figures.Translate) -> list[list[Any]]:
