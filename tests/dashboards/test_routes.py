@@ -144,6 +144,7 @@ def test_fieldwork_progress(client_as, session, mini_city):
         .content.decode("utf-8-sig")
         .splitlines()
     )
+    assert csv_lines[0].split(",")[-2:] == ["RR3", "COOP3"]
     first = csv_lines[1].split(",")
     assert first[0] == "990101001" and first[5] == "2" and first[6] == "2"
     assert first[8] == "0.5"  # 2 completes of 4 resolved cases

@@ -358,6 +358,8 @@ def fieldwork_csv(
             t(N_("Refusals")),
             t(N_("Progress")),
             t(N_("Response rate")),
+            "RR3",
+            "COOP3",
         ]
     ]
     for r in rows:
@@ -372,6 +374,8 @@ def fieldwork_csv(
                 r.refusals,
                 _r(r.progress),
                 _r(r.response_rate),
+                _r(r.rr3),
+                _r(r.coop3),
             ]
         )
     return csv_response(out, "fieldwork.csv")

@@ -436,6 +436,8 @@ class FieldworkRow:
     refusals: int
     progress: float | None
     response_rate: float | None
+    rr3: float | None = None
+    coop3: float | None = None
 
 
 FINAL_NONRESPONSE = ("refused", "ineligible", "exhausted", "screened_out", "partial")
@@ -455,11 +457,13 @@ def fieldwork_waves(session: Session) -> list[Wave]:
 def fieldwork(
     session: Session, scope: Scope, wave_id: int | None
 ) -> tuple[Wave | None, list[FieldworkRow]]:
-    """Per street of a wave: target, cases, completes and a simple response rate.
+    """Per street of a wave: target, cases, completes, a simple response rate and the AAPOR
+    RR3 and COOP3 of the fieldwork domain (``participation.fieldwork.service.wave_rates``).
 
-    Response rate here = completes / (completes + final non-responses among released cases),
-    a simple disposition count (the fieldwork domain reports the AAPOR rates).
+    Simple response rate = completes / (completes + final non-responses among the cases).
     """
+    from participation.fieldwork.service import street_targets, wave_rates
+
     waves = fieldwork_waves(session)
     wave = next((w for w in waves if w.id == wave_id), None) if wave_id else None
     if wave is None and waves:
@@ -493,7 +497,9 @@ def fieldwork(
             s["final_nr"] += count
         if status == "refused":
             s["refused"] += count
-    allocation = (wave.allocation or {}).get("streets") or (wave.allocation or {}).get("n") or {}
+    assert wave.id is not None
+    targets = street_targets(wave)
+    aapor = {r.key: r.rates for r in wave_rates(session, wave.id).streets}
     streets = session.exec(
         select(Unit).where(Unit.level == Level.STREET.value).order_by(Unit.code)
     ).all()
@@ -503,10 +509,8 @@ def fieldwork(
             continue
         s = stats.get(u.code, {"cases": 0, "released": 0, "final_nr": 0, "refused": 0})
         done = int(completes.get(u.code, 0))
-        target_value = allocation.get(u.code) if isinstance(allocation, dict) else None
-        if isinstance(target_value, dict):
-            target_value = target_value.get("n")
-        target = int(target_value) if target_value else wave.target_per_street
+        target = targets.get(u.code, wave.target_per_street)
+        rates = aapor.get(u.code, {})
         resolved = done + s["final_nr"]
         rows.append(
             FieldworkRow(
@@ -519,6 +523,8 @@ def fieldwork(
                 refusals=s["refused"],
                 progress=done / target if target else None,
                 response_rate=done / resolved if resolved else None,
+                rr3=rates.get("RR3"),
+                coop3=rates.get("COOP3"),
             )
         )
     return wave, rows
