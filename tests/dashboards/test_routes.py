@@ -148,3 +148,23 @@ def test_fieldwork_progress(client_as, session, mini_city):
     first = csv_lines[1].split(",")
     assert first[0] == "990101001" and first[5] == "2" and first[6] == "2"
     assert first[8] == "0.5"  # 2 completes of 4 resolved cases
+
+
+def test_map_appears_when_boundaries_are_loaded(client_as, session, mini_city):
+    from participation.geography.models import UnitBoundary
+
+    c = client_as(Role.OFFICIAL, "9901")
+    assert 'data-plotly-figure="map"' not in c.get("/dashboards").text
+    for i, code in enumerate(("990101", "990102")):
+        square = [[118 + i, 35], [119 + i, 35], [119 + i, 36], [118 + i, 36], [118 + i, 35]]
+        session.add(
+            UnitBoundary(
+                unit_code=code, geometry=json.dumps({"type": "Polygon", "coordinates": [square]})
+            )
+        )
+    session.commit()
+    fig = figure_json(c.get("/dashboards").text, "map")
+    trace = fig["data"][0]
+    assert trace["type"] == "choropleth" and trace["locations"] == ["990101", "990102"]
+    assert len(trace["geojson"]["features"]) == 2
+    assert c.get("/dashboards/csv/map.csv").status_code == 200
