@@ -97,9 +97,15 @@ class FieldworkConfig:
 
 
 def within_calling_hours(moment: datetime, config: FieldworkConfig, tz: str) -> bool:
-    """True when ``moment`` falls within the wave's local calling hours."""
+    """True when ``moment`` falls within the wave's local calling hours (equal start and end
+    times mean round the clock; an end before the start spans midnight)."""
     local = moment.astimezone(ZoneInfo(tz)).time()
-    return config.call_start <= local < config.call_end
+    start, end = config.call_start, config.call_end
+    if start == end:
+        return True
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
 
 
 def time_band(moment: datetime, tz: str) -> str:
