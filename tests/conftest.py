@@ -185,7 +185,10 @@ def make_user(session: Session) -> Any:
 
 @pytest.fixture
 def client_as(app: Any, make_user: Any) -> Any:
-    """Factory: a client signed in as a new user of ``role`` (and scope ``unit_code``)."""
+    """Factory: a client signed in as a new user of ``role`` (and scope ``unit_code``).
+
+    The clients are not entered as context managers: the app has no lifespan hooks, and two
+    entered clients on one app hang at shutdown (Litestar waits for both lifespans)."""
     clients: list[TestClient[Any]] = []
     counter = {"n": 0}
 
@@ -194,14 +197,12 @@ def client_as(app: Any, make_user: Any) -> Any:
         username = f"{role.value}{counter['n']}"
         make_user(username, role, unit_code)
         c = TestClient(app)
-        c.__enter__()
         clients.append(c)
         login(c, username)
         return c
 
     yield _client
-    for c in clients:
-        c.__exit__(None, None, None)
+    clients.clear()
 
 
 @pytest.fixture

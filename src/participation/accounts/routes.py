@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
-from sqlmodel import select
+from sqlmodel import col, select
 
 from participation.accounts import service
 from participation.accounts.models import User
 from participation.accounts.roles import ROLE_LABELS, Role
-from participation.accounts.schemas import UserCreate, UserOut, UserUpdate
+from participation.accounts.schemas import AuditOut, UserCreate, UserOut, UserUpdate
 from participation.core.deps import DB
 from participation.core.errors import NotFoundError, ServiceError
 from participation.core.i18n import N_
+from participation.core.models import AuditEntry
 from participation.core.web import admits, render
 from participation.geography.models import Unit
 
@@ -95,3 +96,30 @@ def users_page(request: Request[Any, Any, Any], db: DB) -> Template:
 
 
 route_handlers: list[Any] = [list_users, create_user, update_user, users_page]
+
+
+@get(
+    "/api/audit",
+    opt=admits(Role.ADMINISTRATOR),
+    tags=["accounts"],
+    operation_id="listAudit",
+    sync_to_thread=True,
+)
+def list_audit(
+    db: DB, action: FromQuery[str | None] = None, limit: FromQuery[int] = 200
+) -> list[AuditOut]:
+    """The newest entries of the append-only audit log (reads of personal data and more)."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(max(1, min(limit, 1000)))
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return [AuditOut.model_validate(e, from_attributes=True) for e in db.exec(query)]
+
+
+@get("/admin/audit", opt=admits(Role.ADMINISTRATOR), include_in_schema=False, sync_to_thread=True)
+def audit_page(request: Request[Any, Any, Any], db: DB) -> Template:
+    """Who read which personal data, when and why."""
+    entries = list(db.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(500)))
+    return render(request, "accounts/audit.html", entries=entries)
+
+
+route_handlers.extend([list_audit, audit_page])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from participation.accounts.roles import Role
@@ -34,3 +36,18 @@ class UserUpdate(BaseModel):
     active: bool | None = None
     display_name: str | None = Field(default=None, max_length=80)
     unit_code: str | None = Field(default=None, max_length=12)
+
+
+class AuditOut(BaseModel):
+    """One entry of the audit log."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str = Field(description="e.g. view_reporter_phone, view_case_phone, export_payouts")
+    subject_type: str
+    subject_id: str
+    reason: str
+    client: str
