@@ -98,17 +98,28 @@ def test_only_administrators_import_units(linyi, client_as, role, csrf):
 def test_administrator_manages_accounts(linyi, client_as, csrf):
     admin = client_as(Role.ADMINISTRATOR)
     token = csrf(admin)
-    r = admin.post("/api/users", json={"username": "new_official", "password": "long-password",
-                                       "role": "official", "unit_code": "371302"},
-                   headers={"x-csrftoken": token})
+    r = admin.post(
+        "/api/users",
+        json={
+            "username": "new_official",
+            "password": "long-password",
+            "role": "official",
+            "unit_code": "371302",
+        },
+        headers={"x-csrftoken": token},
+    )
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["role"] == "official" and "password" not in str(created)
-    bad = admin.post("/api/users", json={"username": "x", "password": "long-password",
-                                         "role": "official"}, headers={"x-csrftoken": token})
+    bad = admin.post(
+        "/api/users",
+        json={"username": "x", "password": "long-password", "role": "official"},
+        headers={"x-csrftoken": token},
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "unit_code"
-    r = admin.patch(f"/api/users/{created['id']}", json={"active": False},
-                    headers={"x-csrftoken": token})
+    r = admin.patch(
+        f"/api/users/{created['id']}", json={"active": False}, headers={"x-csrftoken": token}
+    )
     assert r.status_code == 200 and r.json()["active"] is False
     assert "new_official" in admin.get("/admin/users").text
     official = client_as(Role.OFFICIAL, "3713")

@@ -48,8 +48,17 @@ def env_db(settings, monkeypatch):
 
 def test_users_create_makes_an_administrator(env_db, session):
     result = CliRunner().invoke(
-        cli, ["users", "create", "--username", "root", "--role", "administrator",
-              "--password", "long-enough-pw"],
+        cli,
+        [
+            "users",
+            "create",
+            "--username",
+            "root",
+            "--role",
+            "administrator",
+            "--password",
+            "long-enough-pw",
+        ],
     )
     assert result.exit_code == 0, result.output
     user = session.exec(select(User).where(User.username == "root")).one()
@@ -59,11 +68,15 @@ def test_users_create_makes_an_administrator(env_db, session):
 
 def test_users_create_refuses_bad_input(env_db):
     runner = CliRunner()
-    short = runner.invoke(cli, ["users", "create", "--username", "x", "--role", "administrator",
-                                "--password", "short"])
+    short = runner.invoke(
+        cli,
+        ["users", "create", "--username", "x", "--role", "administrator", "--password", "short"],
+    )
     assert short.exit_code == 1 and "at least 8" in short.output
-    role = runner.invoke(cli, ["users", "create", "--username", "x", "--role", "king",
-                               "--password", "long-enough-pw"])
+    role = runner.invoke(
+        cli,
+        ["users", "create", "--username", "x", "--role", "king", "--password", "long-enough-pw"],
+    )
     assert role.exit_code == 1 and "Unknown role king" in role.output
 
 
