@@ -78,6 +78,29 @@ class Settings(BaseSettings):
         description="Days after which sample-frame numbers and reporter contacts are deleted "
         "by `participation retention`.",
     )
+    public_base_url: str = Field(
+        default="",
+        description="Absolute address of the public site (e.g. https://12319.example.gov.cn), "
+        "used in printed city service codes; empty: the address of the request.",
+    )
+    report_duplicate_metres: float = Field(
+        default=200.0,
+        description="Reports of the same category within this distance (metres) of an earlier "
+        "one, inside the duplicate window, are linked to it as duplicates.",
+    )
+    report_duplicate_hours: float = Field(
+        default=72.0,
+        description="Time window (hours) in which a nearby report of the same category is a "
+        "duplicate of an earlier one.",
+    )
+    report_monthly_cap: int = Field(
+        default=1000,
+        description="Most a reporter (by phone) may be awarded per calendar month, in yuan.",
+    )
+    report_major_threshold: int = Field(
+        default=500,
+        description="Rewards above this amount (yuan) need a second reward officer's approval.",
+    )
     check_schema: bool = Field(
         default=True, description="Refuse to start when the database schema is outdated."
     )
