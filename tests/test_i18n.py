@@ -1,5 +1,6 @@
 """Every extracted message has a zh_CN translation; locale negotiation; babel formatting."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,25 @@ def test_every_message_has_a_zh_cn_translation():
     assert not missing, "messages without a zh_CN translation:\n" + "\n".join(
         f"  {where}: {msgid!r}" for msgid, where in sorted(missing.items(), key=lambda x: x[1])
     )
+
+
+def test_template_messages_escape_literal_percent_signs():
+    """Templates use new-style gettext, which always %-formats: a literal % must be %%."""
+    single = re.compile(r"%(?![%(])")
+    found = extract_from_dir(
+        ROOT / "frontend" / "templates", METHOD_MAP, options_map=OPTIONS, keywords=KEYWORDS
+    )
+    bad = [
+        f"{filename}:{lineno}: {message!r}"
+        for filename, lineno, message, _c, _x in found
+        for m in (message if isinstance(message, tuple) else (message,))
+        if m and single.search(m.replace("%%", ""))
+    ]
+    assert not bad, "use %% for a literal percent sign in template messages:\n" + "\n".join(bad)
+    catalog = get_translations("zh_CN")._catalog  # type: ignore[attr-defined]
+    for msgid, text in catalog.items():
+        if isinstance(msgid, str) and "%%" in msgid:
+            assert "%%" in text, f"the zh_CN translation of {msgid!r} must keep %%"
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,10 @@ def _upload(data: UploadFile) -> tuple[bytes, str]:
     return data.file.read(), data.filename or ""
 
 
-def _allocation_rows(db: Session, wave: Wave) -> AllocationOut:
+def _allocation_rows(db: Session, wave: Wave, user: CurrentUser | None = None) -> AllocationOut:
+    """The wave's allocation; with ``user``, only the streets in their scope (total stays whole)."""
     alloc = service.allocation_of(db, wave)
+    scope = streets_in_scope(db, user.unit_code, user.role) if user is not None else None
     names = dict(
         db.exec(select(Unit.code, Unit.name).where(Unit.level == Level.STREET.value)).all()
     )
@@ -130,9 +132,10 @@ def _allocation_rows(db: Session, wave: Wave) -> AllocationOut:
         )
         for code, n in sorted(alloc.get("n", {}).items())
     ]
-    return AllocationOut(
-        method=alloc.get("method", "equal"), total=sum(r.n for r in rows), rows=rows
-    )
+    total = sum(r.n for r in rows)
+    if scope is not None:
+        rows = [r for r in rows if r.street_code in scope]
+    return AllocationOut(method=alloc.get("method", "equal"), total=total, rows=rows)
 
 
 def _results(db: Session, user: CurrentUser, wave_id: int) -> list[ResultOut]:
@@ -683,7 +686,7 @@ def wave_page(
         "surveys/wave.html",
         wave=wave,
         questionnaire=questionnaire,
-        allocation=_allocation_rows(db, wave),
+        allocation=_allocation_rows(db, wave, user),
         cases=cases,
         by_mode=by_mode,
         results=_results(db, user, wave_id),
@@ -1010,6 +1013,7 @@ def open_post(
         except websurvey.AnswersInvalid as exc:
             db.rollback()
             errors = {k: gettext(v, locale) for k, v in exc.errors.items()}
+            wave, form = _open_form(db, wave_id)  # reloaded: the rollback expired them
         response = render(
             request,
             "surveys/open.html",
