@@ -266,8 +266,14 @@ def claim_next(
     The interviewer's current (unexpired) case comes back first. Then: appointments that are
     due, partial interviews to resume, retries that are due, fresh sample — all within calling
     hours except appointments. The caller commits.
+
+    On PostgreSQL the interviewer's account row is locked first, so two requests of one
+    interviewer (a double click, two tabs, two app processes) are served one after the other
+    and the second gets the case the first claimed instead of holding a second one.
     """
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(User.id).where(User.id == interviewer_id).with_for_update()).first()
     current = held_case(session, interviewer_id, now)
     if current is not None:
         return current
