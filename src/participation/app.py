@@ -42,13 +42,24 @@ def domain_route_handlers() -> list[Any]:
     from participation.dashboards import routes as dashboards
     from participation.fieldwork import routes as fieldwork
     from participation.geography import routes as geography
+    from participation.media import routes as media
     from participation.reports import routes as reports
     from participation.scoring import routes as scoring
     from participation.surveys import routes as surveys
     from participation.volunteers import routes as volunteers
 
     handlers: list[Any] = list(core_routes.route_handlers)
-    domains = (accounts, geography, surveys, fieldwork, volunteers, reports, scoring, dashboards)
+    domains = (
+        accounts,
+        geography,
+        media,
+        surveys,
+        fieldwork,
+        volunteers,
+        reports,
+        scoring,
+        dashboards,
+    )
     for module in domains:
         handlers.extend(module.route_handlers)
     return handlers

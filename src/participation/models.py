@@ -5,6 +5,7 @@ from participation.core import models as core_models
 from participation.dashboards import models as dashboards_models
 from participation.fieldwork import models as fieldwork_models
 from participation.geography import models as geography_models
+from participation.media import models as media_models
 from participation.reports import models as reports_models
 from participation.scoring import models as scoring_models
 from participation.surveys import models as surveys_models
@@ -16,6 +17,7 @@ __all__ = [
     "dashboards_models",
     "fieldwork_models",
     "geography_models",
+    "media_models",
     "reports_models",
     "scoring_models",
     "surveys_models",

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=8 * 1024 * 1024, description="Largest accepted photo upload, in bytes."
     )
+    s3_url: str = Field(
+        default="",
+        description="Endpoint of an S3-compatible store for uploaded photos (e.g. "
+        "https://s3.example.com); empty keeps photos on disk under upload_dir.",
+    )
+    s3_bucket: str = Field(default="", description="Bucket of the S3-compatible photo store.")
+    s3_access_key: str = Field(default="", description="Access key id of the S3 photo store.")
+    s3_secret_key: str = Field(default="", description="Secret access key of the S3 photo store.")
+    s3_region: str = Field(
+        default="us-east-1", description="Region used to sign requests to the S3 photo store."
+    )
     max_body_bytes: int = Field(
         default=12 * 1024 * 1024, description="Largest accepted request body, in bytes."
     )
