@@ -119,11 +119,12 @@ def schema_state(engine: Engine) -> tuple[set[str], set[str]]:
 
 def _applied(script: ScriptDirectory, heads: set[str]) -> set[str]:
     """Every revision at or below ``heads`` (dependencies across branches included)."""
-    if not heads:
-        return set()
+    # One head at a time: a head that another head depends on (``depends_on``) would make
+    # alembic refuse the combined request as overlapping.
     return {
         rev.revision
-        for rev in script.revision_map.iterate_revisions(tuple(heads), "base")
+        for head in sorted(heads)
+        for rev in script.revision_map.iterate_revisions((head,), "base")
         if rev is not None
     }
 
