@@ -35,10 +35,17 @@ _FORMS: dict[int, tuple[str, QuestionnaireForm]] = {}
 def form_of(questionnaire: Questionnaire) -> QuestionnaireForm:
     """The engine form of a stored questionnaire (cached while its definition is unchanged)."""
     assert questionnaire.id is not None
+    # The identity includes the creation time and version, so that a restored or recreated
+    # database whose questionnaire reuses an id never gets another questionnaire's form.
+    ident = f"{questionnaire.id}:{questionnaire.code}:{questionnaire.version}:{questionnaire.created_at}"
     cached = _FORMS.get(questionnaire.id)
-    if cached is not None and questionnaire.locked and cached[0] == "locked":
+    if cached is not None and questionnaire.locked and cached[0] == f"locked:{ident}":
         return cached[1]  # a locked version never changes
-    key = "locked" if questionnaire.locked else json.dumps(questionnaire.definition, sort_keys=True)
+    key = (
+        f"locked:{ident}"
+        if questionnaire.locked
+        else ident + json.dumps(questionnaire.definition, sort_keys=True)
+    )
     if cached is not None and cached[0] == key:
         return cached[1]
     form = QuestionnaireForm(questionnaire.definition)
