@@ -350,7 +350,7 @@ def calibrate_bounded(
     upper: float = math.inf,
     *,
     tol: float = 1e-10,
-    max_iter: int = 100,
+    max_iter: int = 200,
     check_tol: float = 1e-6,
 ) -> RakeResult:
     """Raking calibration with bounds ``lower <= g <= upper`` on the adjustment factor.
@@ -389,6 +389,8 @@ def calibrate_bounded(
         return float(d @ psi(X @ lam) - lam @ T)
 
     lam = np.zeros(p)
+    mu = 0.0
+    ridge = max(float(d.sum()), 1.0)
     converged = False
     iterations = 0
     scale = np.maximum(np.abs(T), 1.0)
@@ -401,15 +403,22 @@ def calibrate_bounded(
             break
         active = (u > log_l) & (u < log_u)
         H = (X * (d * g * active)[:, None]).T @ X
-        step = np.linalg.lstsq(H + 1e-12 * np.trace(H) / p * np.eye(p), misfit, rcond=None)[0]
         f0 = objective(lam)
-        slope = -float(misfit @ step)
-        t = 1.0
-        while t > 1e-12 and objective(lam + t * step) > f0 + 1e-4 * t * slope:
-            t *= 0.5
-        if t <= 1e-12:
+        moved = False
+        while mu < 1e30:  # Levenberg–Marquardt: damp where the clipped units flatten Φ
+            step = np.linalg.lstsq(H + mu * np.eye(p), misfit, rcond=1e-13)[0]
+            slope = -float(misfit @ step)
+            t = 1.0
+            while t > 1e-6 and objective(lam + t * step) > f0 + 1e-4 * t * slope:
+                t *= 0.5
+            if t > 1e-6 and slope < 0:
+                lam = lam + t * step
+                moved = True
+                mu = mu / 10 if mu > 1e-12 * ridge else 0.0
+                break
+            mu = max(mu * 10, 1e-10 * ridge)
+        if not moved:
             break
-        lam = lam + t * step
     g = g_of(X @ lam)
     if not converged:
         err, k, j = _max_error(margins, cell_levels, d * g)
@@ -428,36 +437,69 @@ def trim_and_rake(
     margins: Sequence[Margin],
     k: float = 5.0,
     *,
-    max_cycles: int = 50,
     tol: float = 1e-10,
     max_iter: int = 1000,
 ) -> RakeResult:
-    """Rake, cap the weights at ``k`` × the median raked weight, re-rake; repeat until no
-    weight exceeds the cap. Raises when the cap and the margins cannot both be met."""
+    """Rake, cap the weights at ``k`` × the median raked weight, and re-rake the others to what
+    is left of each margin; repeat until no weight exceeds the cap (trimmed weights stay at the
+    cap, so the cap and every margin hold exactly). Raises :class:`WeightingError` when the cap
+    and the margins cannot both be met."""
     if k <= 1:
         raise WeightingError(f"trimming factor must exceed 1, not {k}")
     w0 = _validate_weights(weights)
-    result = rake(w0, margins, tol=tol, max_iter=max_iter)
-    cap = k * float(np.median(result.weights))
-    w = result.weights
-    total_iter = result.iterations
-    trimmed = int(np.sum(w > cap * (1 + 1e-9)))
-    for _ in range(max_cycles):
-        if not np.any(w > cap * (1 + 1e-9)):
-            return RakeResult(
-                weights=w,
-                g=w / np.where(w0 > 0, w0, 1.0),
-                iterations=total_iter,
-                converged=True,
-                max_error=result.max_error,
-                diagnostics=weight_diagnostics(w),
-                trimmed=trimmed,
-                margins=tuple(margins),
-            )
-        result = rake(np.minimum(w, cap), margins, tol=tol, max_iter=max_iter)
-        total_iter += result.iterations
-        w = result.weights
-    raise WeightingError(
-        f"trimming at {k:g} × median ({cap:.6g}) is incompatible with the margins: weights "
-        f"still exceed the cap after {max_cycles} cycles; use calibrate_bounded"
+    margins = tuple(margins)
+    first = rake(w0, margins, tol=tol, max_iter=max_iter)
+    cap = k * float(np.median(first.weights))
+    w = first.weights.copy()
+    fixed = np.zeros(w.size, dtype=bool)
+    iterations = first.iterations
+    while True:
+        over = (w > cap * (1 + 1e-12)) & ~fixed
+        if not np.any(over):
+            break
+        fixed |= over
+        free = ~fixed
+        rest = []
+        for m in margins:
+            left = m.totals - cap * np.bincount(m.codes[fixed], minlength=len(m.levels))
+            if np.any(left < -1e-9 * np.maximum(m.totals, 1.0)):
+                j = int(np.argmin(left))
+                raise WeightingError(
+                    f"trimming at {k:g} × median ({cap:.6g}): the capped weights of "
+                    f"{m.name}={m.levels[j]} already exceed its margin",
+                    m.name,
+                    str(m.levels[j]),
+                )
+            rest.append(Margin(m.name, m.codes[free], m.levels, np.maximum(left, 0.0)))
+        try:
+            again = rake(w0[free], rest, tol=tol, max_iter=max_iter)
+        except WeightingError as exc:
+            raise WeightingError(
+                f"trimming at {k:g} × median ({cap:.6g}) is incompatible with the margins: {exc}",
+                exc.variable,
+                exc.level,
+            ) from exc
+        iterations += again.iterations
+        w[free] = again.weights
+        w[fixed] = cap
+    cell, _ = _cells(margins)
+    result = _finish(
+        margins,
+        w,
+        cell,
+        np.ones(int(cell.max()) + 1),
+        iterations,
+        True,
+        1e-6,
+        trimmed=int(fixed.sum()),
+    )
+    return RakeResult(
+        weights=w,
+        g=np.divide(w, w0, out=np.zeros_like(w), where=w0 > 0),
+        iterations=iterations,
+        converged=True,
+        max_error=result.max_error,
+        diagnostics=result.diagnostics,
+        trimmed=int(fixed.sum()),
+        margins=margins,
     )
