@@ -6,18 +6,57 @@ from participation.analysis.compare import (
     differences,
     holm,
 )
+from participation.analysis.estimates import (
+    DomainEstimates,
+    ScoreEstimates,
+    domain_estimates,
+    mean_interval,
+    proportion_interval,
+    score_estimates,
+)
 from participation.analysis.ranks import rank_confidence_sets, tau_best, tau_worst
 from participation.analysis.sae import design_matrix, fay_herriot
+from participation.analysis.variance import Calibration, Design, DesignError, linearized_covariance
+from participation.analysis.weights import (
+    Margin,
+    RakeResult,
+    WeightingError,
+    calibrate_bounded,
+    design_weights,
+    poststratify,
+    rake,
+    trim_and_rake,
+    weight_diagnostics,
+)
 
 __all__ = [
+    "Calibration",
+    "Design",
+    "DesignError",
+    "DomainEstimates",
+    "Margin",
+    "RakeResult",
+    "ScoreEstimates",
+    "WeightingError",
+    "calibrate_bounded",
     "compare_with_mean",
     "compare_with_reference",
     "design_matrix",
+    "design_weights",
     "difference",
     "differences",
+    "domain_estimates",
     "fay_herriot",
     "holm",
+    "linearized_covariance",
+    "mean_interval",
+    "poststratify",
+    "proportion_interval",
+    "rake",
     "rank_confidence_sets",
+    "score_estimates",
     "tau_best",
     "tau_worst",
+    "trim_and_rake",
+    "weight_diagnostics",
 ]
