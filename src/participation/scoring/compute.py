@@ -327,7 +327,10 @@ def _apply_rules(
     talks_n: int,
     history: Sequence[set[str]],
     z: float,
+    mean_weights: Sequence[float] | None = None,
 ) -> None:
+    """Ranks, grades and lists of one level; ``mean_weights``: the units' weights in the
+    city mean (for the variance of a unit's difference from it; equal when None)."""
     rules = config.rules
     if not units:
         return
@@ -337,7 +340,9 @@ def _apply_rules(
     intervals = uncertainty.rank_intervals(scores, ses, rules.confidence)
     plausible = uncertainty.plausible_bottom(scores, ses, talks_n, rules.confidence)
     mean = city.score if city is not None else statistics.fmean(scores)
-    significant = uncertainty.below_mean_significant(scores, ses, mean, rules.confidence)
+    significant = uncertainty.below_mean_significant(
+        scores, ses, mean, rules.confidence, mean_weights
+    )
     for i, u in enumerate(units):
         u.rank = ranks[u.code]
         u.rank_low, u.rank_high = intervals[i]
@@ -449,11 +454,29 @@ def compute(
     if city is not None:
         city.grade = grade_of(city.score, config)
 
+    # The city mean weighs each street by weight_of, each county by the sum over its streets.
+    street_weights = [weight_of(u.code, streets) for u in street_scores]
+    county_weights = [
+        sum(weight_of(s.code, streets) for s in street_scores if s.parent_code == u.code)
+        for u in county_scores
+    ]
     _apply_rules(
-        street_scores, city, config, config.rules.talks_streets, history.get(STREET, []), z
+        street_scores,
+        city,
+        config,
+        config.rules.talks_streets,
+        history.get(STREET, []),
+        z,
+        street_weights,
     )
     _apply_rules(
-        county_scores, city, config, config.rules.talks_counties, history.get(COUNTY, []), z
+        county_scores,
+        city,
+        config,
+        config.rules.talks_counties,
+        history.get(COUNTY, []),
+        z,
+        county_weights if all(w > 0 for w in county_weights) else None,
     )
 
     scenarios = default_scenarios(config)
