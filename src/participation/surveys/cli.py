@@ -60,6 +60,42 @@ def register(cli: click.Group) -> None:
             return
         click.echo(f"wave {wave_id}: estimates for {count} units")
 
+    @waves.command("small-area")
+    @click.argument("wave_id", type=int)
+    @click.option(
+        "--method",
+        type=click.Choice(["REML", "ML", "FH"]),
+        default="REML",
+        show_default=True,
+        help="Estimator of the between-street variance.",
+    )
+    @click.option("--no-history", is_flag=True, help="Do not use earlier waves as a covariate.")
+    @click.option(
+        "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="JSON file."
+    )
+    def waves_small_area(wave_id: int, method: str, no_history: bool, out: Path | None) -> None:
+        """Model-based street estimates (Fay–Herriot EBLUP) of a wave as JSON; nothing stored."""
+        import json
+
+        from participation.surveys.small_area import model_based_streets
+
+        try:
+            with _session() as session:
+                result = model_based_streets(
+                    session, wave_id, method=method, history=not no_history
+                )
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        text = json.dumps(result, ensure_ascii=False, indent=2)
+        if out is None:
+            click.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            click.echo(
+                f"wave {wave_id}: model-based estimates for {len(result['streets'])} streets"
+            )
+
     @waves.command("select")
     @click.argument("wave_id", type=int)
     @click.option("--seed", type=int, default=None, help="Random seed (recorded).")
