@@ -14,17 +14,20 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from sqlalchemy.exc import DataError
 
 from participation import __version__
 from participation.core import routes as core_routes
 from participation.core.deps import provide_client, provide_session, provide_settings
 from participation.core.errors import ServiceError
+from participation.core.openapi import document_errors
 from participation.core.ratelimit import RateLimitMiddleware
 from participation.core.security import make_security_headers_hook
 from participation.core.templating import STATIC_DIR, TEMPLATES_DIR, configure_environment
 from participation.core.web import (
     AuthMiddleware,
     access_guard,
+    bad_input_handler,
     http_error_handler,
     provide_locale,
     provide_optional_user,
@@ -62,6 +65,7 @@ def domain_route_handlers() -> list[Any]:
     )
     for module in domains:
         handlers.extend(module.route_handlers)
+    document_errors(handlers)
     return handlers
 
 
@@ -108,6 +112,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={
             ServiceError: service_error_handler,
             HTTPException: http_error_handler,
+            OverflowError: bad_input_handler,
+            DataError: bad_input_handler,
+            RuntimeError: bad_input_handler,
+            UnicodeDecodeError: bad_input_handler,
         },
         before_send=[make_security_headers_hook(settings.behind_tls)],
         openapi_config=OpenAPIConfig(

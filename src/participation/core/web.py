@@ -12,6 +12,7 @@ test walks the route table to check every non-public route refuses anonymous req
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -273,6 +274,36 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         response.status_code = exc.status_code
         return response  # type: ignore[return-value]
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+# The database's integer columns are 32-bit on PostgreSQL; larger ids cannot exist.
+MAX_ID = 2**31 - 1
+
+
+def bad_input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Hostile input that fails below the services: integers the database cannot hold
+    (``OverflowError``, ``DataError``), multipart bodies without the file part (Litestar
+    raises ``RuntimeError`` from ``StopIteration``) or with a field that is not UTF-8 text
+    (``UnicodeDecodeError``). 404 for an impossible id in the path,
+    400 otherwise, naming the field; anything else stays a logged 500."""
+    locale = locale_of(request)
+    if isinstance(exc, RuntimeError) and not isinstance(exc.__cause__, StopIteration):
+        logging.getLogger("participation").error("unhandled error", exc_info=exc)
+        return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not -MAX_ID - 1 <= value <= MAX_ID:
+            body = {
+                "status_code": 404,
+                "detail": gettext("This page does not exist.", locale),
+                "field": name,
+            }
+            return Response(body, status_code=404)
+    body = {
+        "status_code": 400,
+        "detail": gettext("Invalid value for %(field)s.", locale, field="data"),
+        "field": "data",
+    }
+    return Response(body, status_code=400)
 
 
 def formatter(request: Request[Any, Any, Any]) -> Formatter:

@@ -139,6 +139,8 @@ def get_unit(db: DB, user: UserDep, code: FromPath[str]) -> UnitDetail:
 def _upload_bytes(data: UploadFile | bytes | str) -> bytes | str:
     if isinstance(data, UploadFile):
         return data.file.read()
+    if not isinstance(data, bytes | str):  # a multipart body without a file part
+        raise ServiceError(N_("The file is empty."), field="data")
     return data
 
 

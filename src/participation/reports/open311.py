@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 import anyio
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from participation.core.deps import DB, AppSettings, Locale
@@ -41,7 +42,16 @@ OPEN_STATUSES = (Status.NEW.value, Status.TRIAGED.value)
 MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
 FACILITY_ATTRIBUTE = "facility"
-OPEN311 = {**public(), "rate_limit": True}
+
+
+class Open311Error(BaseModel):
+    """A GeoReport v2 error: errors are answered as a list of these."""
+
+    code: int
+    description: str
+
+
+OPEN311 = {**public(), "rate_limit": True, "error_body": list[Open311Error]}
 
 
 def _error(status: int, description: str) -> Response[Any]:
@@ -349,6 +359,8 @@ def get_request(db: DB, locale: Locale, request_id: FromPath[str]) -> Response[A
     return Response(_listing(db, locale, [report]))
 
 
+# Handlers sharing a path: the async one first (Litestar re-registers the handlers already on a
+# path when another joins it, and would wrap a sync handler for the worker thread twice).
 route_handlers: list[Any] = [
     services,
     service_definition,

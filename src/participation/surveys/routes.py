@@ -108,6 +108,8 @@ def _wave_out(w: Wave) -> WaveOut:
 
 
 def _upload(data: UploadFile) -> tuple[bytes, str]:
+    if not isinstance(data, UploadFile):  # a multipart body without a file part
+        raise ServiceError(N_("The file is empty."), field="data")
     return data.file.read(), data.filename or ""
 
 

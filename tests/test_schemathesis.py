@@ -1,0 +1,94 @@
+"""Hostile input: schemathesis drives every operation of /schema/openapi.json in-process
+(ASGI), signed in as an administrator, and finds no server error and no response that breaks
+the documented schema, status codes or content types.
+
+Bounded: at most :data:`EXAMPLES` generated cases per operation, derandomized (the same
+cases on every run), no deadline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import checks
+from sqlmodel import Session
+
+from participation.accounts.roles import Role
+from participation.surveys.websurvey import create_invitation
+from tests.conftest import csrf_token, login
+from tests.surveys.helpers import STREET, fielding_wave
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 20
+CHECKS = [
+    checks.not_a_server_error,
+    checks.response_schema_conformance,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+]
+
+
+@pytest.fixture
+def dataset(session: Session, linyi: None) -> dict[str, Any]:
+    """A few real rows for generated ids to hit: a fielding wave, an invitation."""
+    wave = fielding_wave(session)
+    assert wave.id is not None
+    create_invitation(session, wave.id, STREET)
+    session.commit()
+    return {"wave_id": wave.id, "questionnaire_id": wave.questionnaire_id}
+
+
+@pytest.fixture
+def admin_session(app: Any, make_user: Any) -> tuple[requests.Session, int]:
+    """A requests session carrying an administrator's session cookie and CSRF header."""
+    from litestar.testing import TestClient
+
+    admin = make_user("fuzz_admin", Role.ADMINISTRATOR)
+    client = TestClient(app)
+    login(client, "fuzz_admin")
+    token = csrf_token(client)
+    session = requests.Session()
+    for name, value in client.cookies.items():
+        session.cookies.set(name, value)
+    session.headers["x-csrftoken"] = token
+    return session, admin.id
+
+
+def test_no_server_errors_or_schema_violations(
+    app: Any, dataset: dict[str, Any], admin_session: tuple[requests.Session, int]
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    http, admin_id = admin_session
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path.startswith("/schema"):
+            continue
+        operations += 1
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def run(case: Any) -> None:
+            if (case.path_parameters or {}).get("user_id") == admin_id:
+                return  # never lock the fuzzing administrator out
+            case.call_and_validate(session=http, checks=CHECKS)
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as exc:  # one report for every operation
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:3000])
+    assert operations >= 20
+    assert not failures, "\n\n".join(failures)
