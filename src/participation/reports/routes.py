@@ -359,7 +359,7 @@ def report_form(
     return _form_page(request, db, settings, locale, values)
 
 
-@post("/report", opt=public(), include_in_schema=False, sync_to_thread=True)
+@post("/report/new", opt=public(), include_in_schema=False, sync_to_thread=True)
 def report_submit(
     request: Request[Any, Any, Any],
     db: DB,
@@ -779,7 +779,7 @@ def api_facilities(
 
 
 @post(
-    "/api/reports/facilities",
+    "/api/reports/facilities/new",
     opt=admits(Role.ADMINISTRATOR),
     tags=["reports"],
     operation_id="createFacility",
@@ -827,7 +827,7 @@ def _staff_out(row: Any) -> StaffPhoneOut:
 
 
 @post(
-    "/api/reports/staff-phones",
+    "/api/reports/staff-phones/new",
     opt=admits(Role.ADMINISTRATOR),
     tags=["reports"],
     operation_id="addStaffPhone",
@@ -1307,7 +1307,7 @@ def staff_phones_page(
 
 
 @post(
-    "/reports/admin/staff-phones",
+    "/reports/admin/staff-phones/add",
     opt=admits(Role.ADMINISTRATOR),
     include_in_schema=False,
     sync_to_thread=True,
