@@ -349,3 +349,20 @@ def test_analysis_is_pure() -> None:
                     assert name.startswith("participation.analysis"), f"{path.name}: {name}"
                 if top == "click":
                     assert path.name == "cli.py", f"{path.name} imports click"
+
+
+def test_clustered_path_equals_fast_path() -> None:
+    # PSUs given as one per respondent go through the sparse clustered code: same numbers
+    street, sex, age = sample(300, seed=12)
+    w = np.random.default_rng(3).uniform(1, 3, 300)
+    r = rake(w, margins(street, sex, age))
+    cal = Calibration.from_rake(w, r)
+    y = np.random.default_rng(5).normal(70, 10, 300)
+    fast = Design(r.weights, strata=street, calibration=cal)
+    general = Design(r.weights, strata=street, psu=np.arange(300), calibration=cal)
+    for covmat in (False, True):
+        a = domain_estimates(fast, y, age, 3, covmat=covmat)
+        b = domain_estimates(general, y, age, 3, covmat=covmat)
+        assert a.se == pytest.approx(b.se, rel=1e-10)
+        if covmat:
+            assert a.cov == pytest.approx(b.cov, rel=1e-9, abs=1e-15)

@@ -12,13 +12,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, logit
 from scipy.stats import beta as beta_dist
 from scipy.stats import t as t_dist
 
 from participation.analysis.variance import (
     Design,
+    Influence,
     degrees_of_freedom,
     linearized_covariance,
     normal_quantile,
@@ -121,9 +121,8 @@ def domain_estimates(
         rows_list.append(idx)
         cols_list.append(j * D + dj)
         vals_list.append(vals)
-    X = sp.csr_array(
-        (np.concatenate(vals_list), (np.concatenate(rows_list), np.concatenate(cols_list))),
-        shape=(n, m * D),
+    X = Influence(
+        np.concatenate(rows_list), np.concatenate(cols_list), np.concatenate(vals_list), m * D
     )
     if covmat:
         cov = linearized_covariance(design, X)

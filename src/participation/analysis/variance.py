@@ -30,6 +30,7 @@ __all__ = [
     "Calibration",
     "Design",
     "DesignError",
+    "Influence",
     "degrees_of_freedom",
     "linearized_covariance",
 ]
@@ -177,91 +178,289 @@ class Design:
             lonely_psu=self.lonely_psu,
         )
 
-    def _calibration_parts(self) -> tuple[sp.csr_array, np.ndarray] | None:
+    def _calibration_parts(self) -> _CalibrationSolver | None:
         if self.calibration is None:
             return None
         if "cal" not in self._cache:
-            M = self.calibration.matrix()
-            d = self.calibration.base
-            G = (M.T @ (M.multiply(d[:, None]))).toarray()
-            vals, vecs = np.linalg.eigh(G)
-            keep = vals > vals.max() * 1e-12 if vals.size else vals > 0
-            Ginv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-            self._cache["cal"] = (M, Ginv)
+            self._cache["cal"] = _CalibrationSolver(self.calibration)
         return self._cache["cal"]
 
 
-def _as_sparse(x: np.ndarray | sp.sparray | sp.spmatrix) -> sp.csr_array:
-    if sp.issparse(x):
-        return sp.csr_array(x)
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    return sp.csr_array(arr)
+class _CalibrationSolver:
+    """Solves ``(M'DM) β = r`` for the indicator matrix ``M`` of the calibration margins and
+    the base weights ``D``, by block elimination: the largest margin's block of ``M'DM`` is
+    diagonal; the other margins (one reference level each dropped: the span of ``M`` is
+    unchanged) form a small Schur complement."""
+
+    def __init__(self, calibration: Calibration) -> None:
+        d = calibration.base
+        self.codes = [c for c, _ in calibration.margins]
+        sizes = [size for _, size in calibration.margins]
+        self.offsets = np.cumsum([0, *sizes])
+        self.p = int(self.offsets[-1])
+        self.big = int(np.argmax(sizes)) if sizes else 0
+        b = self.big
+        counts = [
+            np.bincount(c, weights=d, minlength=sz) for c, sz in zip(self.codes, sizes, strict=True)
+        ]
+        self.d1 = counts[b]
+        self.d1_inv = np.divide(1.0, self.d1, out=np.zeros_like(self.d1), where=self.d1 > 0)
+        rest = []  # (global column, margin, level)
+        for j, cnt in enumerate(counts):
+            if j == b:
+                continue
+            positive = np.flatnonzero(cnt > 0)
+            for level in positive[1:]:
+                rest.append((int(self.offsets[j] + level), j, int(level)))
+        self.rest_cols = np.array([r[0] for r in rest], dtype=np.intp)
+        q = len(rest)
+        # local index of each (margin, level) among the rest columns, -1 when dropped
+        self.rest_index = [np.full(sz, -1, dtype=np.intp) for sz in sizes]
+        for k, (_, j, level) in enumerate(rest):
+            self.rest_index[j][level] = k
+        self.q = q
+        p1 = sizes[b] if sizes else 0
+        C = np.zeros((p1, q))
+        D2 = np.zeros((q, q))
+        for j in range(len(sizes)):
+            if j == b:
+                continue
+            loc = self.rest_index[j][self.codes[j]]
+            ok = loc >= 0
+            C += np.bincount(
+                self.codes[b][ok] * q + loc[ok], weights=d[ok], minlength=p1 * q
+            ).reshape(p1, q)
+            for jj in range(len(sizes)):
+                if jj == b:
+                    continue
+                loc2 = self.rest_index[jj][self.codes[jj]]
+                both = ok & (loc2 >= 0)
+                D2 += np.bincount(
+                    loc[both] * q + loc2[both], weights=d[both], minlength=q * q
+                ).reshape(q, q)
+        self.C = C
+        self.S = D2 - C.T @ (self.d1_inv[:, None] * C)
+        self.cell, self.cell_codes = _cells_of(self.codes, sizes)
+
+    def cell_fitted(self, beta: np.ndarray) -> np.ndarray:
+        """``Mβ`` per cell (``cells × K``)."""
+        out = np.zeros((self.cell_codes[0].size if self.codes else 0, beta.shape[1]))
+        for j, codes in enumerate(self.cell_codes):
+            out += beta[self.offsets[j] + codes]
+        return out
+
+    def cross_product(self, scale: np.ndarray) -> sp.csr_array:
+        """``M' diag(scale) M`` (sparse ``p × p``), through the cells."""
+        t = np.bincount(self.cell, weights=scale, minlength=self.cell_codes[0].size)
+        out = np.zeros((self.p, self.p))
+        for j, cj in enumerate(self.cell_codes):
+            for jj, cjj in enumerate(self.cell_codes):
+                out += _bincount2(self.offsets[j] + cj, self.offsets[jj] + cjj, t, (self.p, self.p))
+        return sp.csr_array(out)
+
+    def by_stratum(self, strata: np.ndarray, H: int, w: np.ndarray) -> sp.csr_array:
+        """``S'WM``: per stratum, the weighted count of each margin level (sparse ``H × p``)."""
+        out = np.zeros((H, self.p))
+        for j, codes in enumerate(self.codes):
+            out += _bincount2(strata, self.offsets[j] + codes, w, (H, self.p))
+        return sp.csr_array(out)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """``β`` (``p × K``) with ``(M'DM) β = rhs``; zero on the dropped reference levels."""
+        b = self.big
+        lo, hi = int(self.offsets[b]), int(self.offsets[b + 1])
+        r1 = rhs[lo:hi]
+        beta = np.zeros_like(rhs)
+        if self.q:
+            r2 = rhs[self.rest_cols] - self.C.T @ (self.d1_inv[:, None] * r1)
+            try:
+                beta2 = np.linalg.solve(self.S, r2)
+            except np.linalg.LinAlgError:
+                beta2 = np.linalg.lstsq(self.S, r2, rcond=1e-12)[0]
+            beta[self.rest_cols] = beta2
+            beta[lo:hi] = self.d1_inv[:, None] * (r1 - self.C @ beta2)
+        else:
+            beta[lo:hi] = self.d1_inv[:, None] * r1
+        return beta
+
+    def unit_matrix(self, scale: np.ndarray) -> sp.csr_array:
+        """``diag(scale) · M`` as a sparse ``n × p`` matrix."""
+        n = scale.size
+        q = len(self.codes)
+        indices = np.stack([self.offsets[j] + c for j, c in enumerate(self.codes)], axis=1)
+        data = np.repeat(scale, q)
+        return sp.csr_array((data, indices.ravel(), np.arange(0, n * q + 1, q)), shape=(n, self.p))
+
+
+@dataclass(frozen=True)
+class Influence:
+    """Sparse influence values as triplets: ``vals[t]`` for respondent ``rows[t]`` and statistic
+    ``cols[t]`` (no two triplets with the same row and column), ``K`` statistics."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    K: int
+
+    @classmethod
+    def from_matrix(cls, x: np.ndarray | sp.sparray | sp.spmatrix) -> Influence:
+        if sp.issparse(x):
+            coo = sp.coo_array(x)
+            coo.sum_duplicates()
+        else:
+            arr = np.asarray(x, dtype=float)
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            coo = sp.coo_array(arr)
+        return cls(
+            coo.row.astype(np.intp), coo.col.astype(np.intp), coo.data.astype(float), coo.shape[1]
+        )
+
+
+def _cells_of(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Cell (distinct combination of levels) of every unit, and each margin's level per cell."""
+    if not codes:
+        return np.zeros(0, dtype=np.intp), []
+    n = codes[0].size
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for c, size in zip(codes, sizes, strict=True):
+        if radix * max(size, 1) >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64).ravel()
+            radix = int(key.max()) + 1 if n else 1
+        key = key * max(size, 1) + c
+        radix *= max(size, 1)
+    cell_keys, cell = (
+        np.unique(key, return_inverse=True)
+        if radix > 4 * n + (1 << 20)
+        else (
+            None,
+            None,
+        )
+    )
+    if cell is None:
+        present = np.flatnonzero(np.bincount(key, minlength=radix))
+        lookup = np.zeros(radix, dtype=np.intp)
+        lookup[present] = np.arange(present.size)
+        cell = lookup[key]
+        n_cells = present.size
+    else:
+        cell = cell.astype(np.intp).ravel()
+        n_cells = cell_keys.size
+    first = np.zeros(n_cells, dtype=np.intp)
+    first[cell[::-1]] = np.arange(n - 1, -1, -1)
+    return cell, [c[first] for c in codes]
+
+
+def _bincount2(i: np.ndarray, j: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.bincount(i * shape[1] + j, weights=w, minlength=shape[0] * shape[1]).reshape(shape)
 
 
 def linearized_covariance(
     design: Design,
-    influence: np.ndarray | sp.sparray | sp.spmatrix,
+    influence: np.ndarray | sp.sparray | sp.spmatrix | Influence,
     *,
     diag_only: bool = False,
 ) -> np.ndarray:
     """Covariance (``K × K``, or its diagonal with ``diag_only``) of statistics whose influence
     values (already multiplied by the weights, e.g. ``w·(y - ȳ)/Σw`` for a mean) are the
-    columns of ``influence`` (``n × K``)."""
-    X = _as_sparse(influence)
-    n, K = X.shape
-    if n != design.n:
+    columns of ``influence`` (``n × K``, or :class:`Influence` triplets)."""
+    inf = influence if isinstance(influence, Influence) else Influence.from_matrix(influence)
+    K = inf.K
+    n = design.n
+    if inf.rows.size and (inf.rows.max() >= n or inf.rows.min() < 0):
         raise DesignError("influence values must have one row per respondent")
+    if design.psu is not None:
+        return _general_covariance(design, inf, diag_only)
+    w = design.weights
+    strata = design.strata_codes
+    f_unit = design._f_h[strata]
+    n_h = design._n_h
+    H = design.n_strata
+    centre = np.divide(design._f_h, n_h, out=np.zeros(H), where=n_h > 0)
+    rows, cols, vals = inf.rows, inf.cols, inf.vals
+    quad = np.bincount(cols, weights=f_unit[rows] * vals * vals, minlength=K)
+    sA = _bincount2(strata[rows], cols, vals, (H, K))
+    cal = design._calibration_parts()
+    if cal is None:
+        if diag_only:
+            return quad - (centre[:, None] * sA * sA).sum(axis=0)
+        X = sp.csr_array((vals, (rows, cols)), shape=(n, K))
+        FX = sp.csr_array((vals * f_unit[rows], (rows, cols)), shape=(n, K))
+        return (X.T @ FX).toarray() - sA.T @ (centre[:, None] * sA)
+    g = np.divide(
+        w, design.calibration.base, out=np.zeros_like(w), where=design.calibration.base > 0
+    )
+    inv_g = np.divide(1.0, g, out=np.zeros_like(g), where=g > 0)
+    p = cal.p
+    rhs = np.zeros((p, K))
+    scaled = vals * inv_g[rows]
+    for j, codes in enumerate(cal.codes):
+        rhs += _bincount2(cal.offsets[j] + codes[rows], cols, scaled, (p, K))
+    beta = cal.solve(rhs)
+    # the residualised influence is x - w·Mβ; expand Σ_i f_i (x - wMβ)² term by term
+    BFB = cal.cross_product(f_unit * w * w)  # M' F W² M, sparse p × p
+    s = (
+        sA - cal.by_stratum(strata, H, w) @ beta
+    )  # H × K stratum totals of the residualised influence
+    if diag_only:
+        flat = beta.ravel()
+        fitted = np.zeros(rows.size)  # (Mβ) at each triplet
+        for j, codes in enumerate(cal.codes):
+            fitted += flat[(cal.offsets[j] + codes[rows]) * K + cols]
+        cross = np.bincount(cols, weights=vals * f_unit[rows] * w[rows] * fitted, minlength=K)
+        third = np.einsum("pk,pk->k", beta, BFB @ beta)
+        return quad - 2 * cross + third - (centre[:, None] * s * s).sum(axis=0)
+    X = sp.csr_array((vals, (rows, cols)), shape=(n, K))
+    FX = sp.csr_array((vals * f_unit[rows], (rows, cols)), shape=(n, K))
+    AFB = (X.T @ cal.unit_matrix(f_unit * w)).toarray()  # K × p
+    cross = AFB @ beta
+    V = (X.T @ FX).toarray() - cross - cross.T + beta.T @ (BFB @ beta)
+    return V - s.T @ (centre[:, None] * s)
+
+
+def _general_covariance(design: Design, inf: Influence, diag_only: bool) -> np.ndarray:
+    """Clustered designs: influence values summed to PSU totals first (sparse products)."""
+    n, K = design.n, inf.K
+    X = sp.csr_array((inf.vals, (inf.rows, inf.cols)), shape=(n, K))
     w = design.weights
     psu = design.psu_codes
     n_psu = design.n_psu
     strata_psu = design._psu_stratum
-    f_h = design._f_h
+    f_psu = design._f_h[strata_psu]
     n_h = design._n_h
     H = design.n_strata
-    f_psu = f_h[strata_psu]
-    identity_psu = design.psu is None
-    if identity_psu:
-        A = X
-    else:
-        P = sp.csr_array((np.ones(n), (psu, np.arange(n))), shape=(n_psu, n))
-        A = (P @ X).tocsr()
+    P = sp.csr_array((np.ones(n), (psu, np.arange(n))), shape=(n_psu, n))
+    A = (P @ X).tocsr()
     S = sp.csr_array((np.ones(n_psu), (strata_psu, np.arange(n_psu))), shape=(H, n_psu))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        centre = np.where(n_h > 0, f_h / np.where(n_h > 0, n_h, 1.0), 0.0)
-    sA = (S @ A).toarray()  # H × K stratum totals of the raw influence values
+    Fd = sp.diags_array(f_psu)
+    centre = np.divide(design._f_h, n_h, out=np.zeros(H), where=n_h > 0)
+    sA = (S @ A).toarray()
+    FA = (Fd @ A).tocsr()
     cal = design._calibration_parts()
-    FA = A.multiply(f_psu[:, None]).tocsr() if A.shape[0] else A
     if cal is None:
         if diag_only:
             quad = np.asarray(A.multiply(FA).sum(axis=0)).ravel()
             return quad - (centre[:, None] * sA * sA).sum(axis=0)
         return (A.T @ FA).toarray() - sA.T @ (centre[:, None] * sA)
-    M, Ginv = cal
-    g = np.divide(
-        w, design.calibration.base, out=np.zeros_like(w), where=design.calibration.base > 0
-    )
+    base = design.calibration.base
+    g = np.divide(w, base, out=np.zeros_like(w), where=base > 0)
     inv_g = np.divide(1.0, g, out=np.zeros_like(g), where=g > 0)
-    rhs = (M.T @ X.multiply(inv_g[:, None]).tocsr()).toarray()  # p × K
-    beta = Ginv @ rhs
-    WM = M.multiply(w[:, None]).tocsr()  # n × p
-    B = WM if identity_psu else (P @ WM).tocsr()  # n_psu × p
-    FB = B.multiply(f_psu[:, None]).tocsr()
-    BFB = (B.T @ FB).toarray()  # p × p
-    AFB = (A.T @ FB).toarray() if K * B.shape[1] <= 5e7 else None  # K × p
-    sB = (S @ B).toarray()  # H × p
-    s = sA - sB @ beta  # H × K
+    M = cal.unit_matrix(np.ones(n))
+    rhs = (
+        M.T @ sp.csr_array((inf.vals * inv_g[inf.rows], (inf.rows, inf.cols)), shape=(n, K))
+    ).toarray()
+    beta = cal.solve(rhs)
+    B = (P @ cal.unit_matrix(w)).tocsr()  # n_psu × p
+    FB = (Fd @ B).tocsr()
+    BFB = (B.T @ FB).toarray()
+    AFB = (A.T @ FB).toarray()  # K × p
+    s = sA - (S @ B).toarray() @ beta
     if diag_only:
         quad = np.asarray(A.multiply(FA).sum(axis=0)).ravel()
-        if AFB is None:
-            cross = np.asarray((A.multiply(FB @ beta)).sum(axis=0)).ravel()
-        else:
-            cross = np.einsum("kp,pk->k", AFB, beta)
+        cross = np.einsum("kp,pk->k", AFB, beta)
         third = np.einsum("pk,pk->k", beta, BFB @ beta)
         return quad - 2 * cross + third - (centre[:, None] * s * s).sum(axis=0)
-    if AFB is None:
-        AFB = (A.T @ FB).toarray()
     cross = AFB @ beta
     V = (A.T @ FA).toarray() - cross - cross.T + beta.T @ (BFB @ beta)
     return V - s.T @ (centre[:, None] * s)
