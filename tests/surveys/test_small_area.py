@@ -126,3 +126,28 @@ def test_cli_prints_model_based_estimates(env_db, waves, tmp_path):
     assert json.loads(out.read_text(encoding="utf-8"))["model_based"] is True
     missing = CliRunner().invoke(cli, ["waves", "small-area", "99999"])
     assert missing.exit_code != 0
+
+
+def test_results_api_gives_model_based_streets_on_request(session, waves, client_as):
+    from participation.accounts.roles import Role
+
+    admin = client_as(Role.ADMINISTRATOR)
+    url = f"/api/surveys/waves/{waves[1]}/results"
+    direct = admin.get(url).json()
+    assert direct and not any(r["model_based"] for r in direct)
+    modelled = admin.get(url, params={"model": "fh"}).json()
+    assert [r["unit_code"] for r in modelled] == [r["unit_code"] for r in direct]
+    expected = {s["unit_code"]: s for s in model_based_streets(session, waves[1])["streets"]}
+    for row in modelled:
+        s = expected[row["unit_code"]]
+        assert row["model_based"] and row["method"].startswith("fay-herriot-eblup (REML")
+        assert row["mean"] == pytest.approx(s["estimate"]) and row["se"] == pytest.approx(s["rmse"])
+        assert row["p_satisfied"] is None and row["dimensions"] == {}
+    bad = admin.get(url, params={"model": "xyz"})
+    assert bad.status_code == 400 and bad.json()["field"] == "model"
+    # An official sees only their county's streets, model-based too.
+    county = next(iter(session.exec(select(Unit.code).where(Unit.level == "county"))))
+    mine = client_as(Role.OFFICIAL, county).get(url, params={"model": "fh"}).json()
+    assert mine and {r["unit_code"] for r in mine} <= {
+        u.code for u in session.exec(select(Unit)) if u.code == county or u.parent_code == county
+    }

@@ -161,6 +161,7 @@ def _results(db: Session, user: CurrentUser, wave_id: int) -> list[ResultOut]:
             p_ci_high=r.p_ci_high,
             dimensions=r.dimensions or {},
             method=r.method,
+            model_based=r.model_based,
         )
         for r in rows
         if scope is None or r.unit_code in scope
@@ -538,10 +539,38 @@ def api_estimate(db: DB, wave_id: FromPath[int]) -> CountOut:
     operation_id="waveResults",
     sync_to_thread=True,
 )
-def api_results(db: DB, user: UserDep, wave_id: FromPath[int]) -> list[ResultOut]:
-    """A wave's estimates for the units in the caller's scope."""
+def api_results(
+    db: DB, user: UserDep, wave_id: FromPath[int], model: FromQuery[str | None] = None
+) -> list[ResultOut]:
+    """A wave's estimates for the units in the caller's scope.
+
+    ``?model=fh``: the street rows become model-based Fay–Herriot EBLUPs of the mean score
+    (REML; county and earlier-wave covariates; ``se`` = √MSE), marked ``model_based`` with
+    ``method = "fay-herriot-eblup"``; their rate and dimension fields are left empty. County
+    and city rows stay direct. Nothing is stored.
+    """
     service.get_wave(db, wave_id)
-    return _results(db, user, wave_id)
+    rows = _results(db, user, wave_id)
+    if model is None:
+        return rows
+    if model != "fh":
+        raise ServiceError(N_("Unknown model: %(model)s (use fh)."), field="model", model=model)
+    from participation.surveys.small_area import model_based_streets
+
+    fit = model_based_streets(db, wave_id)
+    fitted = {s["unit_code"]: s for s in fit["streets"]}
+    label = f"{fit['method']} ({fit['variance_method']}; {', '.join(fit['covariates'])})"
+    out: list[ResultOut] = []
+    for r in rows:
+        s = fitted.get(r.unit_code) if r.level == Level.STREET.value else None
+        if s is None:
+            out.append(r)
+            continue
+        update = {"mean": s["estimate"], "se": s["rmse"], "ci_low": s["ci_low"]}
+        update |= {"ci_high": s["ci_high"], "method": label, "model_based": True}
+        update |= {k: None for k in ("p_satisfied", "p_se", "p_ci_low", "p_ci_high")}
+        out.append(r.model_copy(update={**update, "dimensions": {}}))
+    return out
 
 
 # ---------------------------------------------------------------- staff pages

@@ -176,3 +176,7 @@ class ResultOut(BaseModel):
     p_ci_high: float | None
     dimensions: dict[str, Any]
     method: str
+    model_based: bool = Field(
+        default=False,
+        description="A model-based estimate (e.g. Fay–Herriot EBLUP), not a direct survey one",
+    )
