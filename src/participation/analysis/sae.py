@@ -32,9 +32,11 @@ entirely on the model: report them as model-based, and consider a richer X or th
 estimates. One deliberate difference from ``sae``: when a Fisher step would make A negative,
 the iteration stops at A = 0 if the score at 0 is ≤ 0 (the maximum over A ≥ 0 is on the
 boundary), otherwise it halves A and goes on; ``sae`` iterates on with negative variances
-(A + Dᵢ may even turn negative) and often reports non-convergence. Where ``sae`` converges to
+(A + Dᵢ may even turn negative) and often reports non-convergence. While the iterates stay
+non-negative both follow the same path and agree to the last digit; where ``sae`` converges to
 a negative value both give σ̂²ᵤ = 0 and the same EBLUPs and MSEs (only ``iterations`` and
-``sigma2_u_unbounded``, the last unconstrained iterate, differ).
+``sigma2_u_unbounded``, the last unconstrained iterate, differ); after a halved step both stop
+within ``precision`` of the same root.
 
 Borrowing across waves: :func:`design_matrix` can add, per street, the mean of its earlier
 waves' direct estimates as a covariate (with an indicator for streets without earlier waves,
