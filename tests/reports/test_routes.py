@@ -22,6 +22,7 @@ from tests.reports.conftest import BIN_LAT, BIN_LON, OTHER_STREET, PHONE, STREET
 def _fresh(session):
     """The test session after ending its read transaction (see what the app committed)."""
     session.rollback()
+    session.expire_all()
     return session
 
 
