@@ -15,6 +15,14 @@ from participation.analysis.estimates import (
     score_estimates,
 )
 from participation.analysis.ranks import rank_confidence_sets, tau_best, tau_worst
+from participation.analysis.replicate import (
+    ReplicateWeights,
+    bootstrap_weights,
+    jkn_weights,
+    rake_replicates,
+    replicate_domain_means,
+    replicate_variance,
+)
 from participation.analysis.sae import design_matrix, fay_herriot
 from participation.analysis.variance import Calibration, Design, DesignError, linearized_covariance
 from participation.analysis.weights import (
@@ -36,8 +44,10 @@ __all__ = [
     "DomainEstimates",
     "Margin",
     "RakeResult",
+    "ReplicateWeights",
     "ScoreEstimates",
     "WeightingError",
+    "bootstrap_weights",
     "calibrate_bounded",
     "compare_with_mean",
     "compare_with_reference",
@@ -48,12 +58,16 @@ __all__ = [
     "domain_estimates",
     "fay_herriot",
     "holm",
+    "jkn_weights",
     "linearized_covariance",
     "mean_interval",
     "poststratify",
     "proportion_interval",
     "rake",
+    "rake_replicates",
     "rank_confidence_sets",
+    "replicate_domain_means",
+    "replicate_variance",
     "score_estimates",
     "tau_best",
     "tau_worst",
