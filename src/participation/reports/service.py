@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -880,6 +881,19 @@ def _lock_reward(session: Session, reward_id: int) -> Reward:
     return reward
 
 
+def _serialize_reporter(session: Session, report_id: int) -> None:
+    """On PostgreSQL, approvals for one reporter run one at a time: the monthly cap sums the
+    rewards of all their reports, which no row lock covers. The lock is taken before the
+    report's row lock, always in this order, and released at commit."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    reporter = session.exec(select(Report.reporter_hash).where(Report.id == report_id)).first()
+    if reporter:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"reward:{reporter}"}
+        )
+
+
 def approve_reward(
     session: Session,
     settings: Settings,
@@ -895,6 +909,7 @@ def approve_reward(
     Anything else is a 409 conflict: a reward is never created or approved twice.
     """
     now = now or utcnow()
+    _serialize_reporter(session, report_id)
     report = _lock_report(session, report_id)
     existing = reward_of(session, report_id)
     if existing is not None:
