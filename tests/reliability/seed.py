@@ -182,3 +182,58 @@ def responses_per_token(url: str, tokens: list[str]) -> dict[str, int]:
         ).all()
     engine.dispose()
     return {by_hash[h]: int(n) for h, n in rows}
+
+
+def reports(
+    url: str,
+    env: dict[str, str],
+    kinds: list[tuple[str, str]],
+    *,
+    phone: str = "13812345678",
+) -> tuple[list[int], int]:
+    """Reports filed by one resident (``phone``) and verified as true by a street official:
+    one per (category, severity) in ``kinds``, 2 km apart so none is a duplicate. Their ids
+    and the official's id."""
+    from participation.reports import service as reports_service
+
+    engine = make_engine(url)
+    settings = load_settings(
+        database_url=url,
+        data_keys=env["PARTICIPATION_DATA_KEYS"],
+        hash_key=env["PARTICIPATION_HASH_KEY"],
+        secret_key=env["PARTICIPATION_SECRET_KEY"],
+    )
+    ids: list[int] = []
+    with Session(engine, expire_on_commit=False) as session:
+        _units(session)
+        reports_service.ensure_catalogue(session)
+        official = create_user(
+            session,
+            username=f"verifier{secrets.token_hex(3)}",
+            password=PASSWORD,
+            role=Role.OFFICIAL,
+            unit_code=STREETS[1],
+        )
+        session.commit()
+        for k, (category, severity) in enumerate(kinds):
+            report = reports_service.file_report(
+                session,
+                settings,
+                reports_service.ReportInput(
+                    category_code=category,
+                    description="路边问题",
+                    lat=35.06 + 0.018 * k,
+                    lon=118.343,
+                    street_code=STREETS[1],
+                    phone=phone,
+                ),
+            )
+            session.commit()
+            reports_service.verify(session, report, official.id or 0, "true", severity=severity)
+            session.commit()
+            assert report.id is not None
+            ids.append(report.id)
+        assert official.id is not None
+        official_id = official.id
+    engine.dispose()
+    return ids, official_id

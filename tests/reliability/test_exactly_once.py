@@ -236,3 +236,118 @@ def test_interviewers_asking_twice_at_once_never_hold_two_cases(
     finally:
         for c in clients:
             c.close()
+
+
+def _post_all(
+    clients: list[httpx.Client], path: str, json: dict[str, Any] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Every client posts ``path`` at the same moment; (status, body) per client."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(clients))
+
+    def post(c: httpx.Client) -> None:
+        barrier.wait()
+        r = c.post(path, json=json)
+        with lock:
+            out.append((r.status_code, r.json()))
+
+    _run([threading.Thread(target=post, args=(c,)) for c in clients])
+    return out
+
+
+def _rewards(url: str) -> list[tuple[int, str, int, int | None]]:
+    from participation.reports.models import Payout, Reward
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Reward.report_id, Reward.status, Reward.amount, Reward.second_by).order_by(
+                col(Reward.report_id)
+            )
+        ).all()
+        payouts = s.exec(select(Payout.reward_id)).all()
+    engine.dispose()
+    assert len(payouts) == len(set(payouts)), "a reward was paid twice"
+    return [(int(a), str(b), int(c), d) for a, b, c, d in rows]
+
+
+def test_reward_approvals_and_payments_are_exactly_once_across_two_processes(
+    pg_database: str, servers: Any
+) -> None:
+    env = servers.env
+    (minor, major), _ = seed.reports(
+        pg_database, env, [("exposed_garbage", "minor"), ("illegal_construction", "major")]
+    )
+    names = seed.users(pg_database, Role.REWARD_OFFICER, 10, "rw")
+    first, second = servers(2)
+    officers = [
+        staff_client((first, second)[k % 2].url, name, seed.PASSWORD)
+        for k, name in enumerate(names)
+    ]
+    try:
+        # Ten officers approve the same minor reward at once: one approval, nine conflicts.
+        answers = _post_all(officers, f"/api/reports/{minor}/reward")
+        assert sorted(code for code, _ in answers) == [200] + [409] * 9, answers
+        # A major reward: the first officer approves, then the nine others all try to give
+        # the second approval at once; exactly one of them completes it.
+        r = officers[0].post(f"/api/reports/{major}/reward")
+        assert r.status_code == 200 and r.json()["status"] == "awaiting_second", r.text
+        answers = _post_all(officers[1:], f"/api/reports/{major}/reward")
+        assert sorted(code for code, _ in answers) == [200] + [409] * 8, answers
+        rewards = _rewards(pg_database)
+        assert [(rid, status) for rid, status, _, _ in rewards] == [
+            (minor, "approved"),
+            (major, "approved"),
+        ]
+        seconder = next(body["second_by"] for code, body in answers if code == 200)
+        assert rewards[1][3] == seconder
+        # Everyone records the payment of each reward at once: one payout each.
+        reward_ids = [
+            officers[0].get(f"/api/reports/{rid}").json()["reward"]["id"] for rid in (minor, major)
+        ]
+        for reward_id in reward_ids:
+            answers = _post_all(
+                officers, f"/api/reports/rewards/{reward_id}/pay", {"reference": "bank"}
+            )
+            assert sorted(code for code, _ in answers) == [200] + [409] * 9, answers
+        assert [status for _, status, _, _ in _rewards(pg_database)] == ["paid", "paid"]
+    finally:
+        for c in officers:
+            c.close()
+
+
+def test_monthly_cap_holds_when_one_residents_reports_are_approved_at_once(
+    pg_database: str, servers: Any
+) -> None:
+    env = servers.env
+    env["PARTICIPATION_REPORT_MONTHLY_CAP"] = "20"  # one minor reward (20 yuan) a month
+    ids, _ = seed.reports(pg_database, env, [("exposed_garbage", "minor")] * 8)
+    names = seed.users(pg_database, Role.REWARD_OFFICER, 8, "cap")
+    first, second = servers(2)
+    officers = [
+        staff_client((first, second)[k % 2].url, name, seed.PASSWORD)
+        for k, name in enumerate(names)
+    ]
+    try:
+        out: list[int] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(len(ids))
+
+        def approve(c: httpx.Client, report_id: int) -> None:
+            barrier.wait()
+            code = c.post(f"/api/reports/{report_id}/reward").status_code
+            with lock:
+                out.append(code)
+
+        _run(
+            [
+                threading.Thread(target=approve, args=(c, rid))
+                for c, rid in zip(officers, ids, strict=True)
+            ]
+        )
+        assert sorted(out) == [200] + [409] * 7, out
+        assert sum(amount for _, _, amount, _ in _rewards(pg_database)) == 20
+    finally:
+        for c in officers:
+            c.close()
