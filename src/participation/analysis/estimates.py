@@ -160,6 +160,7 @@ def proportion_interval(
     df: np.ndarray | float = math.inf,
     n_rows: np.ndarray | float = math.inf,
     level: float = 0.95,
+    n_eff: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confidence interval of a proportion from its estimate and design-based SE.
 
@@ -190,7 +191,9 @@ def proportion_interval(
             high = np.where(inner, expit(centre + half), p_arr)
         elif method == "wilson":
             z = normal_quantile(level)
-            n_eff = p_arr * (1 - p_arr) / (se_arr * se_arr)
+            if n_eff is None:
+                n_eff = p_arr * (1 - p_arr) / (se_arr * se_arr)
+            n_eff = np.broadcast_to(np.asarray(n_eff, dtype=float), shape)
             ok = np.isfinite(n_eff) & (n_eff > 0)
             n_eff = np.where(ok, n_eff, math.nan)
             denom = 1 + z * z / n_eff
