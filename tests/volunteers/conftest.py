@@ -47,6 +47,7 @@ def add_volunteer(
 ) -> tuple[Volunteer, CurrentUser]:
     from participation.accounts.models import User
 
+    session.commit()  # a fresh transaction: the app may have written since the last read
     v = service.apply(
         session,
         settings,
