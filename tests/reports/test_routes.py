@@ -351,3 +351,41 @@ def test_public_tariff_page_and_api(client, catalogue):
     assert api["major_threshold"] == 500
     construction = next(c for c in api["categories"] if c["code"] == "illegal_construction")
     assert construction["tariff"] == {"minor": 100, "serious": 300, "major": 1000}
+
+
+def test_an_automatic_duplicate_can_be_unlinked(client_as, session, settings, catalogue):
+    first = file(session, settings, now=utcnow() - timedelta(minutes=30))
+    second = file(session, settings, lat=BIN_LAT + 0.0003)
+    assert second.duplicate_of_id == first.id
+    official = client_as(Role.OFFICIAL, STREET)
+    token = official.cookies.get("csrftoken")
+    page = official.get(f"/reports/admin/{second.id}")
+    assert 'id="unlink"' in page.text and "自动关联" in page.text
+    done = official.post(
+        f"/reports/admin/{second.id}/unlink", headers={"x-csrftoken": token}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    again = official.post(f"/reports/admin/{second.id}/unlink", headers={"x-csrftoken": token})
+    assert again.status_code == 409
+    row = _fresh(session).get(Report, second.id)
+    assert row.duplicate_of_id is None and row.status == "new"
+    actions = [a.action for a in session.exec(select(AuditEntry)).all()]
+    assert actions == ["unlink_duplicate"]
+
+
+def test_the_public_form_is_rate_limited(app, settings, catalogue):
+    from litestar.testing import TestClient
+
+    app.state.settings = settings.model_copy(update={"public_rate_limit": 2})
+    with TestClient(app) as limited:
+        token = limited.get("/report").cookies.get("csrftoken") or limited.cookies.get("csrftoken")
+        codes = [
+            limited.post(
+                "/report/new",
+                data={"category": "exposed_garbage"},
+                files=[("photos", ("", b"", "application/octet-stream"))],
+                headers={"x-csrftoken": token},
+            ).status_code
+            for _ in range(3)
+        ]
+    assert codes[:2] == [400, 400] and codes[2] == 429

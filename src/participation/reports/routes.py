@@ -1044,6 +1044,40 @@ def verify_action(
 
 
 @post(
+    "/reports/admin/{report_id:int}/unlink",
+    opt=admits(*VERIFIERS),
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def unlink_action(
+    request: Request[Any, Any, Any],
+    db: DB,
+    user: UserDep,
+    settings: AppSettings,
+    client: Client,
+    locale: Locale,
+    report_id: FromPath[int],
+) -> Template | Redirect:
+    """Not a duplicate after all: unlink the report from the earlier one (audited)."""
+    report = service.report_for(db, user, report_id)
+
+    def run() -> None:
+        previous = report.duplicate_of_id
+        service.unlink_duplicate(db, report)
+        audit.record(
+            db,
+            actor=user,
+            action="unlink_duplicate",
+            subject_type="report",
+            subject_id=report_id,
+            reason=f"was linked to report {previous}",
+            client=client,
+        )
+
+    return _action(request, db, user, settings, locale, report_id, run, "unlinked")
+
+
+@post(
     "/reports/admin/{report_id:int}/reveal",
     opt=admits(*REWARDERS),
     include_in_schema=False,
@@ -1501,6 +1535,7 @@ route_handlers: list[Any] = [
     detail_page,
     triage_action,
     verify_action,
+    unlink_action,
     reveal_action,
     reward_action,
     rewards_page,

@@ -743,6 +743,27 @@ def link_duplicate(session: Session, report: Report, target: Report) -> Report:
     return report
 
 
+def unlink_duplicate(session: Session, report: Report) -> Report:
+    """Undo a duplicate link (automatic or by hand): the report is its own problem again and
+    goes back to the queue (new, or triaged when it had been triaged)."""
+    assert report.id is not None
+    report = _lock_report(session, report.id)
+    if report.duplicate_of_id is None:
+        raise ConflictError(N_("This report is not linked to another one."), field="duplicate_of")
+    if reward_of(session, report.id) is not None:
+        raise ConflictError(
+            N_("This report already has a reward; its verification cannot change."),
+            field="duplicate_of",
+        )
+    report.duplicate_of_id = None
+    report.duplicate_auto = False
+    report.status = Status.TRIAGED.value if report.triaged_at else Status.NEW.value
+    report.updated_at = utcnow()
+    session.add(report)
+    session.flush()
+    return report
+
+
 # ---------------------------------------------------------------- rewards
 
 
