@@ -62,12 +62,13 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the revisions the database is at and those the code expects."""
-    from participation.db import get_engine, schema_state
+    from participation.db import get_engine, is_up_to_date, schema_state
 
-    expected, current = schema_state(get_engine(get_settings()))
+    engine = get_engine(get_settings())
+    expected, current = schema_state(engine)
     click.echo(f"database: {', '.join(sorted(current)) or '(empty)'}")
     click.echo(f"code:     {', '.join(sorted(expected))}")
-    if expected != current:
+    if not is_up_to_date(engine, expected, current):
         fail("the schema is outdated: run `participation db upgrade`")
 
 

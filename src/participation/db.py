@@ -129,15 +129,22 @@ def _applied(script: ScriptDirectory, heads: set[str]) -> set[str]:
     }
 
 
+def is_up_to_date(engine: Engine, expected: set[str], current: set[str]) -> bool:
+    """Whether the revisions the database is at cover exactly what the code's heads need.
+
+    Alembic records only the heads of what was applied: a branch head that another branch
+    depends on (``depends_on``) is not recorded, so the sets are compared by their ancestry."""
+    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
+    try:
+        return _applied(script, current) == _applied(script, expected)
+    except RevisionError:  # an unknown revision in the database (a newer version of the code)
+        return False
+
+
 def check_schema(engine: Engine) -> None:
     """Raise :class:`SchemaOutdatedError` unless the database is at the code's heads."""
     expected, current = schema_state(engine)
-    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
-    try:
-        up_to_date = _applied(script, current) == _applied(script, expected)
-    except RevisionError:  # an unknown revision in the database (a newer version of the code)
-        up_to_date = False
-    if not up_to_date:
+    if not is_up_to_date(engine, expected, current):
         if not current:
             state = "has no schema yet"
         else:
