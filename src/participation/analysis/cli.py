@@ -75,9 +75,19 @@ def _where(path: Path, index: int, column: str) -> str:
 def _numbers(
     values: Sequence[str], path: Path, column: str, *, blank_ok: bool, what: str
 ) -> np.ndarray:
+    stripped = [v.strip() for v in values]
+    blank = np.array([v in NA_STRINGS for v in stripped], dtype=bool)
+    if blank_ok or not blank.any():
+        try:  # fast path: numpy parses the whole column at once
+            out = np.array(
+                ["nan" if b else v for v, b in zip(stripped, blank, strict=True)], dtype=float
+            )
+        except ValueError:
+            out = None
+        if out is not None and not np.any(np.isinf(out)) and not np.any(np.isnan(out) & ~blank):
+            return out
     out = np.empty(len(values))
-    for i, v in enumerate(values):
-        s = v.strip()
+    for i, s in enumerate(stripped):
         if s in NA_STRINGS:
             if not blank_ok:
                 raise EstimateInputError(f"{_where(path, i, column)}: {what} is blank")
@@ -87,10 +97,12 @@ def _numbers(
             x = float(s)
         except ValueError:
             raise EstimateInputError(
-                f"{_where(path, i, column)}: {what} {v!r} is not a number"
+                f"{_where(path, i, column)}: {what} {values[i]!r} is not a number"
             ) from None
         if not math.isfinite(x):
-            raise EstimateInputError(f"{_where(path, i, column)}: {what} {v!r} is not finite")
+            raise EstimateInputError(
+                f"{_where(path, i, column)}: {what} {values[i]!r} is not finite"
+            )
         out[i] = x
     return out
 
@@ -182,15 +194,17 @@ def run_estimate(
     for variable, (levels, totals) in population.items():
         values = column(variable, f"margins {margins}")
         index = {level: j for j, level in enumerate(levels)}
-        codes = np.empty(n, dtype=np.intp)
-        for i, v in enumerate(values):
-            j = index.get(v.strip())
-            if j is None:
-                raise EstimateInputError(
-                    f"{_where(responses, i, variable)}: level {v!r} is not in the margins "
-                    f"{margins} (levels: {', '.join(levels)})"
-                )
-            codes[i] = j
+        seen, inverse = np.unique(
+            np.array([v.strip() for v in values], dtype=object), return_inverse=True
+        )
+        lookup = np.array([index.get(str(v), -1) for v in seen], dtype=np.intp)
+        codes = lookup[inverse.ravel()]
+        if np.any(codes < 0):
+            i = int(np.flatnonzero(codes < 0)[0])
+            raise EstimateInputError(
+                f"{_where(responses, i, variable)}: level {values[i]!r} is not in the margins "
+                f"{margins} (levels: {', '.join(levels)})"
+            )
         margin_list.append(Margin(variable, codes, levels, totals))
     try:
         raked = rake(w, margin_list, tol=1e-12, max_iter=5000)
