@@ -14,6 +14,10 @@ or dense ``n × K`` matrix) and returns their covariance matrix (or its diagonal
 * domains: a statistic of a domain has zero influence outside it, but the strata and their
   numbers of PSUs stay those of the whole sample (R's ``subset()``/``svyby()``).
 
+Multi-stage designs are handled as ultimate clusters (R's variance for ``id = ~psu + ssu``
+without a finite population correction); a FPC applies to the first stage only, so R's extra
+later-stage terms of a without-replacement multi-stage design are not computed.
+
 Nothing is looped per statistic or per domain: the residuals are never formed as a dense
 ``n × K`` matrix; every term is a sparse product or a ``p × K`` / ``H × K`` dense product.
 """
