@@ -66,6 +66,42 @@ def test_public_posts_are_rate_limited_per_client(settings):
     assert codes[3] == 429
 
 
+def test_forged_forwarded_for_does_not_dodge_the_rate_limit(settings):
+    """X-Forwarded-For from an untrusted peer is ignored; from a trusted proxy it names the
+    client (the right-most hop that is not a proxy)."""
+    from types import SimpleNamespace
+
+    from participation.core.web import client_id
+
+    app = create_app(settings.model_copy(update={"public_rate_limit": 3}))
+    with TestClient(app) as c:
+        c.get("/login")
+        token = c.cookies.get("csrftoken")
+        codes = [
+            c.post(
+                "/login",
+                data={"username": "x", "password": "y"},
+                headers={"x-csrftoken": token, "x-forwarded-for": f"10.0.0.{k}"},
+            ).status_code
+            for k in range(4)
+        ]
+    assert codes == [401, 401, 401, 429]
+
+    def request(peer: str, forwarded: str | None) -> SimpleNamespace:
+        headers = {"x-forwarded-for": forwarded} if forwarded else {}
+        state = SimpleNamespace(
+            settings=settings.model_copy(update={"trusted_proxies": "10.1.1.1"})
+        )
+        return SimpleNamespace(
+            client=SimpleNamespace(host=peer), headers=headers, app=SimpleNamespace(state=state)
+        )
+
+    assert client_id(request("10.1.1.1", "203.0.113.9")) == "203.0.113.9"
+    assert client_id(request("10.1.1.1", "6.6.6.6, 203.0.113.9, 10.1.1.1")) == "203.0.113.9"
+    assert client_id(request("198.51.100.7", "203.0.113.9")) == "198.51.100.7"
+    assert client_id(request("198.51.100.7", None)) == "198.51.100.7"
+
+
 def test_database_counter_windows(engine):
     from datetime import UTC, datetime
 

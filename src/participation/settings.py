@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         "database.",
     )
     session_hours: int = Field(default=12, description="Lifetime of a login session, in hours.")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For header is "
+        "believed when telling clients apart (rate limits, audit); anyone else's is ignored.",
+    )
     behind_tls: bool = Field(
         default=False, description="Set when served over HTTPS: secure cookies and HSTS."
     )

@@ -204,11 +204,26 @@ def render(request: Request[Any, Any, Any], template: str, **context: Any) -> Te
 
 
 def client_id(request: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The client address used for rate limits and audit (first X-Forwarded-For hop if any)."""
+    """The client address used for rate limits and audit.
+
+    ``X-Forwarded-For`` is believed only from a trusted proxy (``Settings.trusted_proxies``):
+    the client is then the right-most hop that is not itself a trusted proxy. From anyone
+    else the header is ignored, so a client cannot dodge its rate limit by inventing it."""
+    peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()[:80]
-    return request.client.host if request.client else "unknown"
+    if not forwarded:
+        return peer
+    settings = getattr(request.app.state, "settings", None)
+    trusted = {
+        a.strip() for a in (settings.trusted_proxies if settings else "").split(",") if a.strip()
+    }
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:80]
+    return hops[0][:80] if hops else peer
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
