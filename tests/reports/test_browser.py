@@ -5,6 +5,7 @@ marked duplicate and earns nothing; the first reporter's tracking page shows the
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ import pytest
 from sqlmodel import Session, select
 
 from participation.accounts.roles import Role
+from participation.geography.models import UnitBoundary
 from participation.reports import service
 from participation.reports.models import Report, Reward
 from tests.browser_support import PHONE_VIEWPORT
 from tests.conftest import TEST_PASSWORD
-from tests.reports.conftest import STREET, jpeg_bytes
+from tests.reports.conftest import OTHER_STREET, STREET, jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -140,3 +142,30 @@ def test_service_code_report_reward_and_duplicate_on_a_phone(
     _fits(page)
     official_ctx.close()
     officer_ctx.close()
+
+
+def _square(lat: float, lon: float, d: float) -> str:
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
+    return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+
+
+def test_map_pin_chooses_the_street_when_boundaries_are_loaded(
+    live_server: Any, page: Any, session: Session, catalogue: Any
+) -> None:
+    session.add(UnitBoundary(unit_code=STREET, geometry=_square(35.06, 118.34, 0.01)))
+    session.add(UnitBoundary(unit_code=OTHER_STREET, geometry=_square(35.06, 118.37, 0.01)))
+    session.commit()
+    page.goto(live_server("/report"))
+    page.locator('#pin-map path[data-code="371302002"]').click()
+    page.wait_for_selector("#pin-map[data-pinned]")
+    assert page.locator("#f-street_code").input_value() == STREET
+    lat, lon = float(page.input_value("#f-lat")), float(page.input_value("#f-lon"))
+    assert abs(lat - 35.06) < 0.01 and abs(lon - 118.34) < 0.01
+    _fits(page)
+    page.select_option("#f-category", "street_vending")
+    page.fill("#f-description", "人行道上有摊贩")
+    page.select_option("#f-street_code", "")  # the server resolves the street itself
+    page.click("#submit-report")
+    page.wait_for_selector("#tracking-code")
+    report = service.by_tracking_code(session, page.locator("#tracking-code").inner_text())
+    assert report.street_code == STREET and report.street_source == "boundary"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel import select
 from participation.accounts.roles import Role
 from participation.core.models import AuditEntry
 from participation.core.timeutil import utcnow
+from participation.geography.models import UnitBoundary
 from participation.media.models import Photo
 from participation.reports import service
 from participation.reports.models import Report, Reward
@@ -389,3 +391,18 @@ def test_the_public_form_is_rate_limited(app, settings, catalogue):
             for _ in range(3)
         ]
     assert codes[:2] == [400, 400] and codes[2] == 429
+
+
+def test_street_map_is_served_only_when_boundaries_are_loaded(client, session, catalogue):
+    assert client.get("/report/streets.geojson").status_code == 404
+    assert 'id="pin-map"' not in client.get("/report").text
+    ring = [[118.33, 35.05], [118.35, 35.05], [118.35, 35.07], [118.33, 35.07], [118.33, 35.05]]
+    session.add(
+        UnitBoundary(
+            unit_code=STREET, geometry=json.dumps({"type": "Polygon", "coordinates": [ring]})
+        )
+    )
+    session.commit()
+    data = client.get("/report/streets.geojson").json()
+    assert data["features"][0]["properties"] == {"code": STREET, "name": "银雀山街道"}
+    assert 'id="pin-map"' in client.get("/report").text

@@ -485,6 +485,19 @@ def report_track(
     return response
 
 
+@get("/report/streets.geojson", opt=public(), include_in_schema=False, sync_to_thread=True)
+def street_map(db: DB) -> Response[Any]:
+    """Street boundaries (public GeoJSON) for the form's map pin; 404 when none are loaded."""
+    collection = service.street_boundaries(db)
+    if not collection["features"]:
+        raise NotFoundError(N_("No street boundaries are loaded."), field="map")
+    return Response(
+        collection,
+        media_type="application/geo+json",
+        headers={"cache-control": "public, max-age=3600"},
+    )
+
+
 @get("/report/tariff", opt=public(), include_in_schema=False, sync_to_thread=True)
 def public_tariff(
     request: Request[Any, Any, Any], db: DB, settings: AppSettings, locale: Locale
@@ -1516,6 +1529,7 @@ route_handlers: list[Any] = [
     report_form,
     report_submit,
     report_track,
+    street_map,
     public_tariff,
     api_tariff,
     api_track,

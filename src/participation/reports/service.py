@@ -260,6 +260,32 @@ def street_at(session: Session, lat: float, lon: float) -> str | None:
     return None
 
 
+def street_boundaries(session: Session) -> dict[str, Any]:
+    """The loaded street boundaries as a GeoJSON FeatureCollection (code and name in the
+    properties), for the form's map pin."""
+    rows = session.exec(
+        select(UnitBoundary, Unit.name)
+        .join(Unit, col(Unit.code) == col(UnitBoundary.unit_code))
+        .where(Unit.level == Level.STREET.value)
+        .order_by(col(UnitBoundary.unit_code))
+    ).all()
+    features = []
+    for boundary, name in rows:
+        try:
+            geometry = json.loads(boundary.geometry)
+        except ValueError:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": boundary.unit_code,
+                "properties": {"code": boundary.unit_code, "name": name},
+                "geometry": geometry,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
 def boundaries_loaded(session: Session) -> bool:
     """True when street boundaries are loaded (the street is then resolved from coordinates)."""
     return (
