@@ -78,9 +78,9 @@ def test_rake_errors_name_variable_and_level() -> None:
     zero[0] = Margin("street", street, ["a", "b", "c", "d"], np.array([0.0, 300, 300, 400]))
     with pytest.raises(WeightingError, match="street: level a has respondents"):
         rake(np.ones(street.size), zero)
-    # non-convergence is an error, never a silent result
-    with pytest.raises(WeightingError, match="did not converge"):
-        rake(np.ones(street.size), margins(street, sex, age), max_iter=1, tol=1e-15)
+    # IPF stopped early: Newton's method finishes the job, still checked against the margins
+    quick = rake(np.ones(street.size), margins(street, sex, age), max_iter=1, tol=1e-12)
+    assert quick.converged and quick.max_error < 1e-10
     with pytest.raises(WeightingError, match="weight of respondent 3"):
         rake(np.r_[1.0, 1.0, 1.0, -1.0, np.ones(street.size - 4)], margins(street, sex, age))
 
@@ -93,7 +93,8 @@ def test_incompatible_margins_fail() -> None:
         Margin("street", street, ["a", "b"], np.array([60.0, 40.0])),
         Margin("sex", sex, ["m", "f"], np.array([30.0, 70.0])),
     ]
-    with pytest.raises(WeightingError):
+    # non-convergence is an error, never a silent result
+    with pytest.raises(WeightingError, match="did not converge"):
         rake(np.ones(6), ms, max_iter=200)
 
 

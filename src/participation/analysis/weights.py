@@ -333,6 +333,20 @@ def rake(
             break
     if not converged:
         err, k, j = _max_error(margins, cell_levels, d * g)
+        try:  # slow IPF (nearly collinear margins): Newton's method on the same equations
+            newton = calibrate_bounded(w0, margins, tol=tol, check_tol=check_tol)
+        except WeightingError:
+            newton = None
+        if newton is not None:
+            return RakeResult(
+                weights=newton.weights,
+                g=newton.g,
+                iterations=iterations + newton.iterations,
+                converged=True,
+                max_error=newton.max_error,
+                diagnostics=newton.diagnostics,
+                margins=margins,
+            )
         m = margins[k]
         raise WeightingError(
             f"raking did not converge in {max_iter} iterations: {m.name}={m.levels[j]} is off "
