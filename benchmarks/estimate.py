@@ -126,7 +126,7 @@ props <- lapply(levels(d$street), function(s)
 overall <- svymean(~score, cal, na.rm = TRUE)
 elapsed <- as.numeric(difftime(Sys.time(), t0, units = "secs"))
 cat(toJSON(list(seconds = elapsed, mean = unname(coef(by)), se = unname(SE(by)),
-                p = sapply(props, as.numeric)), digits = NA))
+                p = sapply(props, as.numeric)), digits = NA, auto_unbox = TRUE))
 """
 
 
@@ -177,18 +177,19 @@ def run_svy(data: dict, streets: int) -> float | None:
             "base": data["base"],
             "score": data["score"],
             "sat": np.where(np.isnan(data["score"]), np.nan, (data["score"] >= 80) * 1.0),
-        }
-    )
+        },
+        nan_to_null=True,
+    ).with_columns(pl.col("sat").cast(pl.Int8))
     controls = {
         "street": {str(s): float(t) for s, t in enumerate(data["street_totals"])},
         "cell": {str(c): float(t) for c, t in enumerate(data["cell_totals"])},
     }
     start = time.perf_counter()
     try:
-        sample = svy.Sample(data=frame, design=svy.Design(stratum="street", wgt="base"))
-        sample = sample.weighting.rake(controls=controls)
-        sample.estimation.mean(y="score", by="street")
-        sample.estimation.prop(y="sat", by="street")
+        sample = svy.Sample(data=frame, design=svy.Design(stratum="street", wgt="base", wr=True))
+        sample = sample.weighting.rake(controls=controls, tol=1e-10, max_iter=1000)
+        sample.estimation.mean(y="score", by="street", drop_nulls=True)
+        sample.estimation.prop(y="sat", by="street", ci_method="logit", drop_nulls=True)
     except Exception as exc:  # the svy API changes between versions: report, don't guess
         print(f"svy: failed ({type(exc).__name__}: {exc}); not timed")
         return None
@@ -232,6 +233,7 @@ def main() -> None:
         if args.r:
             r = run_r(sub, args.streets)
             if r is not None:
+                r["seconds"] = float(np.ravel(r["seconds"])[0])
                 diff = np.nanmax(np.abs(np.asarray(r["mean"]) - mine["street"].mean))
                 print(
                     f"  R survey: {r['seconds']:.2f} s  → engine is {r['seconds'] / py_sub:.0f}× "
