@@ -72,8 +72,18 @@ def test_visit_to_problem_to_rectification(world, session, live_server, page, tm
     page.tap("#new-visit button[type=submit]")
     page.wait_for_url("**/volunteers/visits/*")
     no_sideways_scroll(page)
+    # a pin on the street map (its middle), moved a little with the keyboard ...
+    page.tap("#pin-map")
+    assert page.input_value("#location_source") == "pin"
+    assert abs(float(page.input_value("#lat")) - 35.06) < 0.01
+    page.focus("#pin-map")
+    before = float(page.input_value("#lon"))
+    page.keyboard.press("ArrowLeft")
+    assert float(page.input_value("#lon")) < before
+    # ... then the browser's location replaces it
     page.tap("#locate")
     expect(page.locator("#lat")).not_to_have_value("")  # no string eval: the CSP forbids it
+    expect(page.locator("#lat")).to_have_value(f"{HERE['latitude']:.6f}")
     assert page.input_value("#location_source") == "gps"
     for item in world.standard.items:
         if item["code"] != "C1":

@@ -309,4 +309,3 @@ def _age(
     problem.updated_at = checked_at
     _set_last_event_time(session, problem.id, checked_at)
     session.add(problem)
-

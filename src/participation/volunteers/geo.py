@@ -7,6 +7,7 @@ with a bounding-box test first. Coordinates are GeoJSON order: longitude, latitu
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,3 +102,61 @@ def street_at(session: Session, lat: float, lon: float) -> tuple[str | None, boo
         if shape.contains(lon, lat):
             return shape.code, True
     return None, bool(shapes)
+
+
+@dataclass(frozen=True)
+class MapPath:
+    """A street outline projected for an SVG map."""
+
+    code: str
+    d: str
+
+
+@dataclass(frozen=True)
+class PinMap:
+    """Street outlines in SVG user units, with the geographic box they cover.
+
+    Equirectangular projection scaled by cos(latitude) at the box's middle, which is accurate
+    enough for picking a point within a county.
+    """
+
+    width: int
+    height: int
+    bbox: tuple[float, float, float, float]
+    paths: list[MapPath]
+
+    def project(self, lon: float, lat: float) -> tuple[float, float]:
+        """SVG coordinates of a point."""
+        x0, y0, x1, y1 = self.bbox
+        return (
+            round((lon - x0) / (x1 - x0) * self.width, 2),
+            round((y1 - lat) / (y1 - y0) * self.height, 2),
+        )
+
+
+def pin_map(shapes: Sequence[Shape], width: int = 320) -> PinMap | None:
+    """An SVG map of ``shapes`` (None without shapes)."""
+    if not shapes:
+        return None
+    x0 = min(s.bbox[0] for s in shapes)
+    y0 = min(s.bbox[1] for s in shapes)
+    x1 = max(s.bbox[2] for s in shapes)
+    y1 = max(s.bbox[3] for s in shapes)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    pad_x, pad_y = (x1 - x0) * 0.03, (y1 - y0) * 0.03
+    x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
+    aspect = (y1 - y0) / ((x1 - x0) * math.cos(math.radians((y0 + y1) / 2)))
+    height = max(80, min(4 * width, round(width * aspect)))
+    frame = PinMap(width, height, (x0, y0, x1, y1), [])
+    paths: list[MapPath] = []
+    for shape in shapes:
+        parts: list[str] = []
+        for polygon in shape.polygons:
+            for ring in polygon:
+                points = [frame.project(float(p[0]), float(p[1])) for p in ring]
+                if len(points) < 3:
+                    continue
+                parts.append("M" + " L".join(f"{x:g} {y:g}" for x, y in points) + " Z")
+        paths.append(MapPath(shape.code, " ".join(parts)))
+    return PinMap(width, height, (x0, y0, x1, y1), paths)

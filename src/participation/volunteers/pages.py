@@ -34,7 +34,7 @@ from participation.volunteers.api import (
     rate_rows,
     visit_out,
 )
-from participation.volunteers.geo import street_shapes
+from participation.volunteers.geo import PinMap, Shape, pin_map, street_shapes
 from participation.volunteers.models import STATUS_LABELS, Finding, ProblemStatus
 
 FORM = RequestEncodingType.URL_ENCODED
@@ -295,6 +295,19 @@ def start_visit_page(
     return Redirect(path=f"/volunteers/visits/{visit.id}", status_code=303)
 
 
+def _county_shapes(db: Session, shapes: list[Shape], street_code: str) -> list[Shape]:
+    """The boundaries of the streets of ``street_code``'s county (all when none matches)."""
+    street = db.get(Unit, street_code)
+    if street is None or not street.parent_code:
+        return shapes
+    siblings = set(db.exec(select(Unit.code).where(Unit.parent_code == street.parent_code)).all())
+    return [s for s in shapes if s.code in siblings] or shapes
+
+
+def _pin_map(db: Session, shapes: list[Shape], street_code: str) -> PinMap | None:
+    return pin_map(_county_shapes(db, shapes, street_code)) if shapes else None
+
+
 def _visit_page(
     request: Request[Any, Any, Any],
     db: Session,
@@ -311,6 +324,8 @@ def _visit_page(
     out = visit_out(db, visit)
     editable = user.role == Role.VOLUNTEER.value and visit.status == "draft"
     volunteer = service.get_volunteer(db, visit.volunteer_id)
+    shapes = street_shapes(db) if editable else []
+    pin = _pin_map(db, shapes, volunteer.street_code)
     page = render(
         request,
         "volunteers/visit.html",
@@ -320,7 +335,12 @@ def _visit_page(
         editable=editable,
         volunteer=volunteer,
         groups=_all_streets(db) if editable else [],
-        boundaries_loaded=bool(street_shapes(db)) if editable else False,
+        boundaries_loaded=bool(shapes),
+        pin=pin,
+        names_by_code=service.street_names(db, [p.code for p in pin.paths]) if pin else {},
+        pin_point=pin.project(visit.lon, visit.lat)
+        if pin and visit.lat is not None and visit.lon is not None
+        else None,
         street_name=service.street_names(db, [visit.street_code]).get(visit.street_code or "", ""),
         error=error,
         form=form or {},
