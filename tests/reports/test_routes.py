@@ -406,3 +406,27 @@ def test_street_map_is_served_only_when_boundaries_are_loaded(client, session, c
     data = client.get("/report/streets.geojson").json()
     assert data["features"][0]["properties"] == {"code": STREET, "name": "银雀山街道"}
     assert 'id="pin-map"' in client.get("/report").text
+
+
+def test_administrators_publish_the_tariff(client_as, session, catalogue):
+    admin = client_as(Role.ADMINISTRATOR)
+    token = admin.cookies.get("csrftoken")
+    body = {"category_code": "street_vending", "severity": "serious", "amount": 80}
+    answer = admin.post("/api/reports/tariff/entries", json=body, headers={"x-csrftoken": token})
+    assert answer.status_code == 200, answer.text
+    vending = next(c for c in answer.json()["categories"] if c["code"] == "street_vending")
+    assert vending["tariff"]["serious"] == 80
+    assert [a.action for a in _fresh(session).exec(select(AuditEntry)).all()] == ["publish_tariff"]
+    bad = admin.post(
+        "/api/reports/tariff/entries",
+        json={**body, "severity": "huge"},
+        headers={"x-csrftoken": token},
+    )
+    assert bad.status_code == 400 and bad.json()["field"] == "severity"
+    officer = client_as(Role.REWARD_OFFICER)
+    refused = officer.post(
+        "/api/reports/tariff/entries",
+        json=body,
+        headers={"x-csrftoken": officer.cookies.get("csrftoken")},
+    )
+    assert refused.status_code == 403

@@ -49,6 +49,7 @@ from participation.reports.schemas import (
     RewardOut,
     StaffPhoneIn,
     StaffPhoneOut,
+    TariffEntryIn,
     TariffOut,
     TrackOut,
     TriageIn,
@@ -526,11 +527,42 @@ def public_tariff(
 )
 def api_tariff(db: DB, settings: AppSettings) -> TariffOut:
     """The categories residents may report and the published reward (yuan) per severity."""
+    return _tariff_out(db, settings)
+
+
+def _tariff_out(db: Session, settings: Settings) -> TariffOut:
     return TariffOut(
         categories=_category_outs(db),
         major_threshold=settings.report_major_threshold,
         monthly_cap=settings.report_monthly_cap,
     )
+
+
+@post(
+    "/api/reports/tariff/entries",
+    opt=admits(Role.ADMINISTRATOR),
+    tags=["reports"],
+    operation_id="publishTariffEntry",
+    sync_to_thread=True,
+    status_code=200,
+)
+def api_publish_tariff(
+    db: DB, user: UserDep, settings: AppSettings, client: Client, data: JSONBody[TariffEntryIn]
+) -> TariffOut:
+    """Publish a new reward amount for a category at a severity (administrators; audited).
+    Rewards already approved keep their amount."""
+    entry = service.set_tariff(db, data.category_code, data.severity, data.amount)
+    audit.record(
+        db,
+        actor=user,
+        action="publish_tariff",
+        subject_type="report_tariff",
+        subject_id=f"{entry.category_code}/{entry.severity}",
+        reason=f"{entry.amount} yuan",
+        client=client,
+    )
+    db.commit()
+    return _tariff_out(db, settings)
 
 
 @get(
@@ -1532,6 +1564,7 @@ route_handlers: list[Any] = [
     street_map,
     public_tariff,
     api_tariff,
+    api_publish_tariff,
     api_track,
     api_list,
     api_get,

@@ -25,6 +25,14 @@ class TariffOut(BaseModel):
     monthly_cap: int = Field(description="Most one reporter is awarded per calendar month")
 
 
+class TariffEntryIn(BaseModel):
+    """A new published amount for a category at a severity."""
+
+    category_code: str
+    severity: str
+    amount: int = Field(ge=0, le=1_000_000)
+
+
 class FacilityOut(BaseModel):
     """A facility with its service code and the URL its QR code opens."""
 
