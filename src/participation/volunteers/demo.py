@@ -268,7 +268,7 @@ def _age(
     _set_last_event_time(session, problem.id, opened)
     age_days = (now - opened).total_seconds() / 86400
     roll = float(rng.random())
-    if age_days < 1.5 and roll < 0.6:
+    if age_days < 4 and roll < 0.6:
         return  # just opened
     assigned_at = opened + timedelta(hours=float(rng.uniform(1, 20)))
     officer = street_official if problem.street_code == street_official.unit_code else county
