@@ -293,3 +293,29 @@ def test_problem_pages_and_rates_page(app, world, vol_client, session):
     session.commit()
     assert session.exec(select(Photo).where(Photo.owner_kind == "rectification")).first()
     assert OTHER_STREET  # the other street's official is tested in test_scope_403s
+
+
+def test_officials_end_and_restore_a_volunteers_service(app, world, vol_client, session):
+    official = client_for(app, "yinqueshan")
+    vid = world.volunteer.id
+    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate")
+    assert r.status_code == 200 and r.json()["status"] == "inactive"
+    assert vol_client.get("/api/volunteers/me").status_code in (401, 403)
+    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate")
+    assert r.status_code == 409 and r.json()["field"] == "status"
+    r = official.post(
+        f"/volunteers/{vid}/decision",
+        data={"decision": "maybe"},
+        headers={"x-csrftoken": csrf_token(official)},
+    )
+    assert r.status_code == 400
+    r = official.post(
+        f"/volunteers/{vid}/decision",
+        data={"decision": "approve"},
+        headers={"x-csrftoken": csrf_token(official)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    again = TestClient(app)
+    login(again, "vol1")
+    assert again.get("/api/volunteers/me").json()["volunteer"]["status"] == "active"

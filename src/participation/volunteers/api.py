@@ -259,6 +259,23 @@ def decide_api(
     return volunteer_out(db, settings, v)
 
 
+@post(
+    "/api/volunteers/{volunteer_id:int}/deactivate",
+    opt=admits(*OFFICIALS),
+    tags=["volunteers"],
+    operation_id="deactivateVolunteer",
+    sync_to_thread=True,
+    status_code=200,
+)
+def deactivate_api(
+    db: DB, settings: AppSettings, user: UserDep, volunteer_id: FromPath[int]
+) -> VolunteerOut:
+    """End a volunteer's service: the account is disabled, visits and points are kept."""
+    v = service.deactivate(db, user, volunteer_id)
+    _commit(db)
+    return volunteer_out(db, settings, v)
+
+
 @put(
     "/api/volunteers/{volunteer_id:int}/team",
     opt=admits(*OFFICIALS),
@@ -644,6 +661,7 @@ route_handlers: list[Any] = [
     apply_api,
     list_volunteers_api,
     decide_api,
+    deactivate_api,
     set_team_api,
     me_api,
     list_teams_api,

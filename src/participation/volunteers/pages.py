@@ -163,13 +163,16 @@ def decide_page(
     volunteer_id: FromPath[int],
     data: Annotated[dict[str, Any], Body(media_type=FORM)],
 ) -> Redirect:
-    """Approve or reject an application from the management page."""
-    approve = _text(data, "decision") == "approve"
-    service.decide(db, user, volunteer_id, approve)
+    """Approve or reject an application, or end an active volunteer's service."""
+    decision = _text(data, "decision")
+    if decision not in ("approve", "reject", "deactivate"):
+        raise ServiceError(N_("Choose approve, reject or end service."), field="decision")
+    if decision == "deactivate":
+        service.deactivate(db, user, volunteer_id)
+    else:
+        service.decide(db, user, volunteer_id, decision == "approve")
     db.commit()
-    return Redirect(
-        path=f"/volunteers?notice={'approved' if approve else 'rejected'}", status_code=303
-    )
+    return Redirect(path=f"/volunteers?notice={decision}", status_code=303)
 
 
 @post("/volunteers/teams", opt=admits(*OFFICIALS), include_in_schema=False, sync_to_thread=True)
