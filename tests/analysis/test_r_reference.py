@@ -232,3 +232,22 @@ def test_r_scripts_reproduce_the_reference(tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     compare(json.loads(result.output), json.loads(proc.stdout))
+
+
+def test_calibrated_cluster_design() -> None:
+    # raking a one-stage cluster sample (apiclus1, PSUs = districts): residuals summed by PSU
+    ref = reference()["apiclus1"]["raked"]
+    pop = reference()["raking"]["population"]
+    t = table("apiclus1.csv")
+    margins = []
+    for name in ("stype", "sch.wide"):
+        c, levels = codes(t[name])
+        margins.append(Margin(name, c, levels, np.array([pop[name][lv] for lv in levels], float)))
+    result = rake(t["pw"], margins)
+    assert close(result.weights, ref["weights"], EST)
+    d = Design(result.weights, psu=t["dnum"], calibration=Calibration.from_rake(t["pw"], result))
+    check(domain_estimates(d, t["api00"]), ref["mean_api00"])
+    dom, _ = codes(t["awards"])
+    by = domain_estimates(d, t["api00"], dom, 2, covmat=True)
+    check(by, ref["by_awards"])
+    assert close(by.cov, ref["by_awards"]["cov"], SE)

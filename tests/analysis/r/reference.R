@@ -57,6 +57,17 @@ res$apiclus1 <- list(
   by_stype = by_stat(svyby(~api00, ~stype, dclus1, svymean, covmat = TRUE)),
   degf = degf(dclus1)
 )
+clus1_raked <- calibrate(dclus1_wr, ~stype + sch.wide,
+                         population = c(`(Intercept)` = nrow(apipop),
+                                        stypeH = unname(table(apipop$stype)["H"]),
+                                        stypeM = unname(table(apipop$stype)["M"]),
+                                        sch.wideYes = unname(table(apipop$sch.wide)["Yes"])),
+                         calfun = "raking", epsilon = 1e-13, maxit = 200)
+res$apiclus1$raked <- list(
+  weights = unname(weights(clus1_raked)),
+  mean_api00 = stat(svymean(~api00, clus1_raked)),
+  by_awards = by_ratio(clus1_raked)
+)
 res$apiclus2 <- list(
   mean_api00 = stat(svymean(~api00, dclus2)),
   mean_enroll_narm = stat(svymean(~enroll, dclus2, na.rm = TRUE)),
