@@ -298,10 +298,12 @@ def test_problem_pages_and_rates_page(app, world, vol_client, session):
 def test_officials_end_and_restore_a_volunteers_service(app, world, vol_client, session):
     official = client_for(app, "yinqueshan")
     vid = world.volunteer.id
-    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate")
+    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate", json={"confirm": "x"})
+    assert r.status_code == 400 and r.json()["field"] == "confirm"
+    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate", json={"confirm": "vol1"})
     assert r.status_code == 200 and r.json()["status"] == "inactive"
     assert vol_client.get("/api/volunteers/me").status_code in (401, 403)
-    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate")
+    r = api(official, "POST", f"/api/volunteers/{vid}/deactivate", json={"confirm": "vol1"})
     assert r.status_code == 409 and r.json()["field"] == "status"
     r = official.post(
         f"/volunteers/{vid}/decision",

@@ -118,7 +118,7 @@ def test_rejection_and_deactivation(session, settings, world):
     )
     service.decide(session, world.county_official, v.id, approve=False)
     assert v.status == "rejected" and v.user_id is None
-    service.deactivate(session, world.street_official, world.volunteer.id)
+    service.deactivate(session, world.street_official, world.volunteer.id, "vol1")
     session.commit()
     assert session.get(User, world.volunteer.user_id).active is False
     with pytest.raises(ForbiddenError):

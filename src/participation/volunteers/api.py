@@ -28,6 +28,7 @@ from participation.volunteers.schemas import (
     AssignmentOut,
     CategoryIn,
     CategoryOut,
+    DeactivateIn,
     DecisionIn,
     EventOut,
     FindingIn,
@@ -268,10 +269,15 @@ def decide_api(
     status_code=200,
 )
 def deactivate_api(
-    db: DB, settings: AppSettings, user: UserDep, volunteer_id: FromPath[int]
+    db: DB,
+    settings: AppSettings,
+    user: UserDep,
+    volunteer_id: FromPath[int],
+    data: JSONBody[DeactivateIn],
 ) -> VolunteerOut:
-    """End a volunteer's service: the account is disabled, visits and points are kept."""
-    v = service.deactivate(db, user, volunteer_id)
+    """End a volunteer's service (``confirm``: their sign-in name): the account is disabled,
+    visits and points are kept; approving the registration again restores it."""
+    v = service.deactivate(db, user, volunteer_id, data.confirm)
     _commit(db)
     return volunteer_out(db, settings, v)
 

@@ -168,7 +168,7 @@ def decide_page(
     if decision not in ("approve", "reject", "deactivate"):
         raise ServiceError(N_("Choose approve, reject or end service."), field="decision")
     if decision == "deactivate":
-        service.deactivate(db, user, volunteer_id)
+        service.deactivate(db, user, volunteer_id, _text(data, "confirm"))
     else:
         service.decide(db, user, volunteer_id, decision == "approve")
     db.commit()

@@ -24,6 +24,12 @@ class DecisionIn(BaseModel):
     approve: bool
 
 
+class DeactivateIn(BaseModel):
+    """End a volunteer's service; ``confirm`` repeats their sign-in name (no wrong target)."""
+
+    confirm: str = Field(max_length=64, description="The volunteer's sign-in name")
+
+
 class TotalsOut(BaseModel):
     """Hours and points from submitted visits."""
 

@@ -422,9 +422,14 @@ def decide(session: Session, actor: Actor, volunteer_id: int, approve: bool) -> 
     return volunteer
 
 
-def deactivate(session: Session, actor: Actor, volunteer_id: int) -> Volunteer:
-    """End a volunteer's service: the account is disabled, the record kept."""
+def deactivate(session: Session, actor: Actor, volunteer_id: int, confirm: str) -> Volunteer:
+    """End a volunteer's service: the account is disabled, the record kept.
+
+    ``confirm`` must repeat the volunteer's sign-in name, so a wrong id ends nobody's service.
+    """
     volunteer = volunteer_in_scope(session, actor, volunteer_id)
+    if (confirm or "").strip() != volunteer.username:
+        raise ServiceError(N_("Repeat the volunteer's sign-in name to confirm."), field="confirm")
     if volunteer.status != VolunteerStatus.ACTIVE.value:
         raise ConflictError(
             N_("This registration is already %(status)s."), field="status", status=volunteer.status
