@@ -9,7 +9,7 @@ Uses the demo accounts ``yinqueshan``/``lanshan`` (officials), ``reward`` and ``
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -26,6 +26,7 @@ STREETS = {
     "371302003": (35.0520, 118.3560),  # 金雀山街道
 }
 KIND_PREFIX = {"street_lamp": "LD", "public_toilet": "GC", "billboard": "GG", "bin": "LJ"}
+KIND_ZH = {"street_lamp": "路灯", "public_toilet": "公厕", "billboard": "广告牌", "bin": "垃圾桶"}
 DESCRIPTIONS = {
     "illegal_construction": "小区楼顶新搭建彩钢板房，未见规划许可公示。",
     "street_vending": "早高峰有流动摊贩占用人行道经营早点。",
@@ -57,6 +58,7 @@ def build_demo(session: Session, ctx: Any) -> None:
     county = _user_id(session, "lanshan")
     reward, reward2 = _user_id(session, "reward"), _user_id(session, "reward2")
 
+    street_names = service.street_names(session, STREETS)
     facilities = []
     for street, (lat, lon) in STREETS.items():
         for kind, prefix in KIND_PREFIX.items():
@@ -68,7 +70,7 @@ def build_demo(session: Session, ctx: Any) -> None:
                         kind=kind,
                         lat=round(lat + float(rng.normal(0, 0.004)), 6),
                         lon=round(lon + float(rng.normal(0, 0.004)), 6),
-                        name=f"{street[-3:]}号片区{service.FACILITY_CATEGORIES[kind][0]}-{n}",
+                        name=f"{street_names.get(street, street)}{KIND_ZH[kind]}{n}号",
                         street_code=street,
                     )
                 )
@@ -175,7 +177,18 @@ def build_demo(session: Session, ctx: Any) -> None:
         file(now - timedelta(hours=hours), category, street, phone=PHONES[4], offset=(0.03, -0.03))
     session.flush()
 
-    # Verify most of what is older than two days; leave the newest new or triaged.
+    def settle(report: Report, hours: float) -> datetime:
+        """When an official acted on ``report``: some hours after filing, never in the future."""
+        return min(now - timedelta(minutes=30), report.created_at + timedelta(hours=hours))
+
+    def decide(report: Report, user_id: int, outcome: str, **kw: Any) -> None:
+        record = service.verify(session, report, user_id, outcome, **kw)
+        when = settle(report, float(rng.uniform(3, 30)))
+        record.created_at = report.verified_at = report.updated_at = when
+        session.add(record)
+        session.add(report)
+
+    # Verify most of what is older than a day; leave the newest new or triaged.
     decided = 0
     for report in sorted(made, key=lambda r: r.created_at):
         if report.status == "duplicate":
@@ -184,38 +197,42 @@ def build_demo(session: Session, ctx: Any) -> None:
         category = service.get_category(session, report.category_code)
         severity = category.severities[0]
         if report in (major, major_paid):
-            service.verify(
-                session, report, county, "true", severity="major", note="现场核查属实，已立案。"
-            )
+            decide(report, county, "true", severity="major", note="现场核查属实，已立案。")
             continue
         if report is staff or report is first:
-            service.verify(session, report, official, "true", severity=severity)
+            decide(report, official, "true", severity=severity)
             continue
         if age < timedelta(hours=12):
             continue
         if age < timedelta(days=1):
             service.triage(session, report, official, severity=severity)
+            report.triaged_at = report.updated_at = settle(report, 2)
             continue
         roll = rng.random()
         if roll < 0.72:
-            service.verify(
-                session, report, official, "true", severity=severity, note="现场核查属实。"
-            )
+            decide(report, official, "true", severity=severity, note="现场核查属实。")
         else:
-            service.verify(session, report, official, "false", note="现场未发现所述问题。")
+            decide(report, official, "false", note="现场未发现所述问题。")
         decided += 1
     # One hand-made duplicate link.
     later = [r for r in made if r.status == "new" and r.category_code != "illegal_dumping"]
-    earlier = [r for r in made if r.status == "confirmed"]
-    if later and earlier:
-        service.verify(
-            session,
-            later[0],
-            official,
-            "duplicate",
-            duplicate_of=earlier[0].tracking_code,
-            note="与此前举报为同一问题。",
-        )
+    if later:
+        same = [
+            r
+            for r in made
+            if r.status == "confirmed"
+            and r.category_code == later[0].category_code
+            and r.created_at < later[0].created_at
+        ]
+        earlier = same or [r for r in made if r.status == "confirmed"]
+        if earlier:
+            decide(
+                later[0],
+                official,
+                "duplicate",
+                duplicate_of=earlier[-1].tracking_code,
+                note="与此前举报为同一问题。",
+            )
     session.flush()
 
     # Rewards: approve every eligible report; pay those older than a week.
@@ -226,17 +243,18 @@ def build_demo(session: Session, ctx: Any) -> None:
         check = service.eligibility(session, settings, report, report.verified_at or now)
         if not check.eligible:
             continue
-        at = (report.verified_at or now) + timedelta(hours=2)
+        at = min(now - timedelta(minutes=20), (report.verified_at or now) + timedelta(hours=2))
         item = service.approve_reward(session, settings, report.id or 0, reward, now=at)
         rewarded += 1
         if item.major:
             if report is major:
                 continue  # left awaiting the second officer
-            service.approve_reward(session, settings, report.id or 0, reward2, now=at)
-        if now - report.created_at > timedelta(days=7) and item.id is not None:
-            service.pay_reward(
-                session, item.id, reward2, reference=f"ZF{item.id:05d}", now=at + timedelta(days=2)
+            service.approve_reward(
+                session, settings, report.id or 0, reward2, now=at + timedelta(minutes=40)
             )
+        if now - report.created_at > timedelta(days=7) and item.id is not None:
+            paid_at = min(now - timedelta(minutes=5), at + timedelta(days=2))
+            service.pay_reward(session, item.id, reward2, reference=f"ZF{item.id:05d}", now=paid_at)
             paid += 1
     session.flush()
     ctx.echo(

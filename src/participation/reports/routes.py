@@ -1185,6 +1185,7 @@ def rewards_page(
     request: Request[Any, Any, Any],
     db: DB,
     settings: AppSettings,
+    locale: Locale,
     status: FromQuery[str | None] = None,
     month: FromQuery[str | None] = None,
     notice: FromQuery[str | None] = None,
@@ -1201,6 +1202,7 @@ def rewards_page(
         statuses=[s.value for s in RewardStatus],
         notice=notice or "",
         total=sum(r.reward.amount for r in rows),
+        categories={c.code: c.label(locale) for c in service.categories(db, active_only=False)},
         tz=settings.timezone,
         to_local=to_local,
     )
@@ -1254,6 +1256,7 @@ def _ledger_table(
 ) -> list[list[Any]]:
     plain = reveal and service.may_read_contact(user.role)
     vault = Vault(settings)
+    labels = {c.code: c.label(locale) for c in service.categories(db, active_only=False)}
     table: list[list[Any]] = [[gettext(h, locale) for h in LEDGER_HEADER]]
     for row in service.ledger(db, status=status, month=month):
         contact = service.contact_of(row.report, vault, plain=plain)
@@ -1274,7 +1277,7 @@ def _ledger_table(
                 row.reward.id,
                 row.report.id,
                 service.format_tracking_code(row.report.tracking_code),
-                row.reward.category_code,
+                labels.get(row.reward.category_code, row.reward.category_code),
                 gettext(row.reward.severity, locale),
                 row.reward.amount,
                 gettext(row.reward.status, locale),
