@@ -37,6 +37,7 @@ def create_user(
 ) -> User:
     """Create an account; officials and volunteers need a unit (their scope)."""
     username = username.strip()
+    unit_code = (unit_code or "").strip() or None  # a blank unit is no unit
     if not username:
         raise ServiceError(N_("A username is required."), field="username")
     if len(password) < 8:
