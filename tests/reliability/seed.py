@@ -237,3 +237,15 @@ def reports(
         official_id = official.id
     engine.dispose()
     return ids, official_id
+
+
+def catalogue(url: str) -> None:
+    """The report categories and tariff (for Open311 filings)."""
+    from participation.reports import service as reports_service
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        _units(session)
+        reports_service.ensure_catalogue(session)
+        session.commit()
+    engine.dispose()

@@ -1,5 +1,6 @@
 """Crash safety on PostgreSQL: a server killed with SIGKILL mid-load loses no acknowledged
-submission and duplicates none; ``participation backup`` / ``restore`` round-trip a dump."""
+web submission or report filing and duplicates none; ``participation backup`` / ``restore``
+round-trip a dump."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def _statuses(url: str, tokens: list[str]) -> dict[str, tuple[str, int]]:
 def test_sigkill_mid_load_loses_no_acknowledged_submission(pg_database: str, servers: Any) -> None:
     fielded = seed.make_field(pg_database, servers.env)
     tokens = seed.invitations(pg_database, fielded, 600)
+    seed.catalogue(pg_database)
     (server,) = servers(1, workers=2)
     acknowledged: set[str] = set()
     unknown: set[str] = set()
@@ -88,7 +90,36 @@ def test_sigkill_mid_load_loses_no_acknowledged_submission(pg_database: str, ser
                     else:
                         refused[token] = r.status_code
 
-    threads = [threading.Thread(target=resident, args=(k,)) for k in range(12)]
+    filed: dict[int, str] = {}  # report id → tracking code, answered 201
+    filings = {"sent": 0}
+
+    def reporter(k: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            n = 0
+            while True:
+                n += 1
+                body = {
+                    "service_code": "exposed_garbage",
+                    "lat": 35.0 + k * 0.01 + n * 0.0001,
+                    "long": 118.3,
+                    "description": "路边垃圾",
+                    "phone": f"1380000{k:02d}{n:02d}"[:11],
+                }
+                with lock:
+                    filings["sent"] += 1
+                try:
+                    r = client.post("/open311/v2/requests.json", json=body)
+                except httpx.HTTPError:
+                    return  # the server is gone
+                with lock:
+                    if r.status_code == 201:
+                        answer = r.json()[0]
+                        filed[int(answer["service_request_id"])] = answer["token"]
+                    else:
+                        refused[f"report {k}/{n}"] = r.status_code
+
+    threads = [threading.Thread(target=resident, args=(k,)) for k in range(10)]
+    threads += [threading.Thread(target=reporter, args=(k,)) for k in range(3)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 60
@@ -127,6 +158,18 @@ def test_sigkill_mid_load_loses_no_acknowledged_submission(pg_database: str, ser
             assert code == (409 if state[token][0] == "completed" else 303), (token, code)
         for token in spare[:5]:
             assert client.post(f"/s/{token}/page", data=data).status_code == 303
+    # Every acknowledged report is stored once and can be tracked by its code.
+    from participation.reports.models import Report
+
+    engine = make_engine(pg_database)
+    with Session(engine) as s:
+        stored_reports = set(s.exec(select(Report.id)).all())
+    engine.dispose()
+    assert filed and set(filed) <= stored_reports
+    assert len(stored_reports) <= filings["sent"]
+    with httpx.Client(base_url=restarted.url, timeout=30) as client:
+        for code in sorted(filed.values())[:5]:
+            assert client.get(f"/api/reports/track/{code}").status_code == 200
     final = _statuses(pg_database, tokens)
     stored = {t for t, (_, count) in final.items() if count == 1}
     assert all(count <= 1 for _, count in final.values())
