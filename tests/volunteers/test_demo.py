@@ -36,7 +36,9 @@ def test_demo_builds_a_month_of_supervision(linyi, session: Session, settings, m
     kinds = set(session.exec(select(Photo.owner_kind)))
     assert {"finding", "rectification"} <= kinds
     today = date.today()
-    rates = service.rectification_rates(session, today - timedelta(days=40), today)
+    rates = service.rectification_rates(
+        session, today - timedelta(days=40), today + timedelta(days=1)
+    )
     assert rates and all(r.rate is not None for r in rates.values())
     assert any(v.points > 0 for v in session.exec(select(Visit)))
     assert len([a for a in ctx.accounts if a[2] == "volunteer"]) == 7

@@ -374,11 +374,11 @@ def test_scoring_reads_the_rates_through_its_platform_source(session, settings, 
         session, settings, world.street_official, p.id, "rectify", photo_data=png_bytes()
     )
     session.commit()
-    today = date.today()
-    figures = _platform_figures(session, "rectification_rate", today, today)
+    start, end = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    figures = _platform_figures(session, "rectification_rate", start, end)
     assert figures[STREET] == 100.0
-    assert _platform_figures(session, "rectification_on_time", today, today)[STREET] == 100.0
-    assert 0 <= _platform_figures(session, "inspection", today, today)[STREET] <= 100
+    assert _platform_figures(session, "rectification_on_time", start, end)[STREET] == 100.0
+    assert 0 <= _platform_figures(session, "inspection", start, end)[STREET] <= 100
 
 
 def test_photo_access_follows_visit_and_problem_scope(session, settings, world):

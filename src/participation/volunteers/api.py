@@ -15,7 +15,7 @@ from participation.accounts.roles import Role
 from participation.core.deps import DB, AppSettings
 from participation.core.errors import ForbiddenError, ServiceError
 from participation.core.i18n import N_
-from participation.core.timeutil import utcnow
+from participation.core.timeutil import local_now
 from participation.core.web import CurrentUser, UserDep, admits, public
 from participation.media import service as media
 from participation.media.models import Photo
@@ -314,7 +314,10 @@ def me_api(db: DB, settings: AppSettings, user: UserDep) -> MeOut:
     v = service.volunteer_for_user(db, user.id)
     return MeOut(
         volunteer=volunteer_out(db, settings, v),
-        assignments=[assignment_out(db, a) for a in service.assignments_of(db, v, date.today())],
+        assignments=[
+            assignment_out(db, a)
+            for a in service.assignments_of(db, v, local_now(settings.timezone).date())
+        ],
     )
 
 
@@ -587,10 +590,11 @@ def transition_api(
     return problem_out(db, p, full=True)
 
 
-def period_of(start: str | None, end: str | None) -> tuple[date, date]:
-    """A period from ISO dates (default: the last 30 days); ServiceError naming the field."""
+def period_of(start: str | None, end: str | None, tz: str) -> tuple[date, date]:
+    """A period from ISO dates (default: the last 30 days, city time); ServiceError naming
+    the field."""
     try:
-        end_d = date.fromisoformat(end) if end else utcnow().date()
+        end_d = date.fromisoformat(end) if end else local_now(tz).date()
     except ValueError as exc:
         raise ServiceError(N_("Give the date as YYYY-MM-DD."), field="end") from exc
     try:
@@ -602,12 +606,12 @@ def period_of(start: str | None, end: str | None) -> tuple[date, date]:
     return start_d, end_d
 
 
-def rate_rows(db: Session, user: CurrentUser, start: date, end: date) -> list[RateRowOut]:
+def rate_rows(db: Session, user: CurrentUser, start: date, end: date, tz: str) -> list[RateRowOut]:
     """Rates of the streets in the caller's scope."""
     scope = service.scope_of(db, user)
     if scope is not None and not scope:
         raise ForbiddenError(N_("Only officials may do this."))
-    rows = service.rectification_rates(db, start, end, scope)
+    rows = service.rectification_rates(db, start, end, scope, tz=tz)
     names = service.street_names(db, rows)
     return [
         RateRowOut(street_name=names.get(code, ""), **r.__dict__)
@@ -624,12 +628,16 @@ def rate_rows(db: Session, user: CurrentUser, start: date, end: date) -> list[Ra
     sync_to_thread=True,
 )
 def rates_api(
-    db: DB, user: UserDep, start: FromQuery[str | None] = None, end: FromQuery[str | None] = None
+    db: DB,
+    settings: AppSettings,
+    user: UserDep,
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
 ) -> list[RateRowOut]:
     """Rectification rate and on-time rate per street for problems opened in [start, end]
     (ISO dates, default the last 30 days), for the streets in the caller's scope."""
-    s, e = period_of(start, end)
-    return rate_rows(db, user, s, e)
+    s, e = period_of(start, end, settings.timezone)
+    return rate_rows(db, user, s, e, settings.timezone)
 
 
 @get(

@@ -43,14 +43,16 @@ def register(cli: click.Group) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from participation.core.timeutil import local_now
         from participation.db import get_engine, session_scope
         from participation.settings import get_settings
         from participation.volunteers.service import rectification_rates, street_names
 
-        end_d: date = end.date() if end else date.today()  # type: ignore[attr-defined]
+        settings = get_settings()
+        end_d: date = end.date() if end else local_now(settings.timezone).date()  # type: ignore[attr-defined]
         start_d: date = start.date() if start else end_d - timedelta(days=29)  # type: ignore[attr-defined]
-        with session_scope(get_engine(get_settings())) as session:
-            rows = rectification_rates(session, start_d, end_d)
+        with session_scope(get_engine(settings)) as session:
+            rows = rectification_rates(session, start_d, end_d, tz=settings.timezone)
             names = street_names(session, rows)
         if as_json:
             click.echo(

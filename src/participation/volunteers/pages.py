@@ -21,7 +21,7 @@ from participation.accounts.roles import Role
 from participation.core.deps import DB, AppSettings, Locale
 from participation.core.errors import ForbiddenError, ServiceError, describe
 from participation.core.i18n import N_, gettext
-from participation.core.timeutil import to_local
+from participation.core.timeutil import local_now, to_local
 from participation.core.web import CurrentUser, UserDep, admits, public, render
 from participation.geography.models import Level, Unit
 from participation.volunteers import service
@@ -120,7 +120,7 @@ def volunteers_home(
             totals=service.totals(db, [volunteer.id or 0])[volunteer.id or 0],
             visits=visits,
             finding_counts=service.finding_counts(db, [v.id for v in visits if v.id]),
-            assignments=service.assignments_of(db, volunteer, date.today()),
+            assignments=service.assignments_of(db, volunteer, local_now(settings.timezone).date()),
             standards=service.standards(db),
             names=service.street_names(db, [v.street_code for v in visits]),
             **ctx,
@@ -596,13 +596,14 @@ def transition_page(
 def rates_page(
     request: Request[Any, Any, Any],
     db: DB,
+    settings: AppSettings,
     user: UserDep,
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Template:
     """Rectification rate and on-time rate per street for a period."""
-    s, e = period_of(start, end)
-    rows = rate_rows(db, user, s, e)
+    s, e = period_of(start, end, settings.timezone)
+    rows = rate_rows(db, user, s, e, settings.timezone)
     total = sum(r.total for r in rows)
     rectified = sum(r.rectified for r in rows)
     return render(

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -1206,10 +1207,16 @@ class RateRow:
     on_time_rate: float | None
 
 
-def _bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(period_start, time.min, tzinfo=UTC)
-    end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
-    return start, end
+CITY_TZ: str = Settings.model_fields["timezone"].default
+"""The city's time zone when the caller names none (the ``timezone`` setting's default)."""
+
+
+def _bounds(period_start: date, period_end: date, tz: str | None) -> tuple[datetime, datetime]:
+    """[first day 00:00, day after the last day 00:00) in the city's local time."""
+    zone = ZoneInfo(tz or CITY_TZ)
+    start = datetime.combine(period_start, time.min, tzinfo=zone)
+    end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def rectification_rates(
@@ -1219,15 +1226,17 @@ def rectification_rates(
     street_codes: Iterable[str] | None = None,
     *,
     now: datetime | None = None,
+    tz: str | None = None,
 ) -> dict[str, RateRow]:
     """Rectification rate and on-time rate per street for problems opened in the period.
 
-    The period is [period_start, period_end] in whole UTC days. Used by the scoring domain
+    The period is [period_start, period_end] in whole days of the city's time zone ``tz``
+    (default: the ``timezone`` setting's default, Asia/Shanghai). Used by the scoring domain
     (components ``rectification_rate`` and ``rectification_on_time``: it reads ``rate`` and
     ``on_time_rate``, fractions, and scales them to 0–100). Streets without problems in the
     period are absent unless named in ``street_codes`` (then with zero counts and None rates).
     """
-    start, end = _bounds(period_start, period_end)
+    start, end = _bounds(period_start, period_end, tz)
     query = select(Problem).where(Problem.created_at >= start, Problem.created_at < end)
     wanted = set(street_codes) if street_codes is not None else None
     if wanted is not None:
@@ -1264,12 +1273,14 @@ def rectification_rates(
     }
 
 
-def inspection_scores(session: Session, period_start: date, period_end: date) -> dict[str, float]:
+def inspection_scores(
+    session: Session, period_start: date, period_end: date, tz: str | None = None
+) -> dict[str, float]:
     """Mean checklist score (0–100) of the visits submitted in the period, per street.
 
     Used by the scoring domain's ``inspection`` component.
     """
-    start, end = _bounds(period_start, period_end)
+    start, end = _bounds(period_start, period_end, tz)
     rows = session.exec(
         select(Visit.street_code, Visit.score).where(
             Visit.status == "submitted",
