@@ -285,3 +285,20 @@ def test_scope_of_officials(session, settings, catalogue, make_user):
     county = make_user("county", Role.OFFICIAL, "371302")
     assert {r.id for r in service.list_reports(session, county)} == {here.id, there.id}
     assert session.exec(select(Reward)).all() == []
+
+
+def test_key_rotation_reencrypts_the_reporter_contact(session, settings, catalogue, engine):
+    from cryptography.fernet import Fernet
+
+    from participation.core.maintenance import rotate_keys
+
+    report = file(session, settings, phone=PHONE, name="孙八")
+    new_key = Fernet.generate_key().decode()
+    rotated = settings.model_copy(update={"data_keys": f"{new_key},{settings.data_keys}"})
+    counts = rotate_keys(engine, Vault(rotated))
+    assert counts["report.reporter_phone_enc"] == 1 and counts["report.reporter_name_enc"] == 1
+    only_new = Vault(settings.model_copy(update={"data_keys": new_key}))
+    session.expire_all()
+    row = session.get(Report, report.id)
+    assert only_new.decrypt(row.reporter_phone_enc) == "+8613812345678"
+    assert only_new.decrypt(row.reporter_name_enc) == "孙八"
