@@ -349,6 +349,7 @@ def _register_domains() -> None:
         analysis_cli = None
     from participation.dashboards import cli as dashboards_cli
     from participation.fieldwork import cli as fieldwork_cli
+    from participation.media import cli as media_cli
     from participation.reports import cli as reports_cli
     from participation.scoring import cli as scoring_cli
     from participation.surveys import cli as surveys_cli
@@ -357,6 +358,7 @@ def _register_domains() -> None:
     if hasattr(analysis_cli, "estimate_command"):
         cli.add_command(analysis_cli.estimate_command, name="estimate")
     for module in (
+        media_cli,
         surveys_cli,
         fieldwork_cli,
         volunteers_cli,

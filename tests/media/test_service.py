@@ -141,3 +141,19 @@ def test_attach_and_photos_of(session, settings, make_user):
         service.attach(session, [b.key], "finding", 8, user_id=alice.id)
     with pytest.raises(ServiceError, match="Unknown photo"):
         service.attach(session, ["nope"], "finding", 8)
+
+
+def test_unattached_uploads_are_pruned_after_a_while(session, settings):
+    from datetime import timedelta
+
+    from participation.core.timeutil import utcnow
+
+    old = service.store_photo(session, settings, png_bytes(), owner_kind=service.PENDING)
+    fresh = service.store_photo(session, settings, png_bytes(), owner_kind=service.PENDING)
+    kept = service.store_photo(session, settings, png_bytes(), owner_kind="visit", owner_id=1)
+    old.created_at = kept.created_at = utcnow() - timedelta(days=2)
+    session.commit()
+    assert service.prune_pending(session, settings, timedelta(hours=24)) == 1
+    session.commit()
+    assert {p.key for p in session.exec(select(Photo))} == {fresh.key, kept.key}
+    assert len(files_under(settings.upload_dir)) == 2

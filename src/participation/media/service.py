@@ -30,6 +30,7 @@ import hashlib
 import secrets
 import warnings
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ from sqlmodel import Session, col, select
 
 from participation.core.errors import NotFoundError, ServiceError
 from participation.core.i18n import N_
+from participation.core.timeutil import utcnow
 from participation.media.models import Photo
 from participation.media.storage import PhotoStore, store_for
 from participation.settings import Settings
@@ -331,3 +333,21 @@ def delete_photo(session: Session, settings: Settings, photo: Photo) -> None:
 def url_of(photo: Photo) -> str:
     """The URL serving ``photo``."""
     return f"/media/{photo.key}"
+
+
+def prune_pending(session: Session, settings: Settings, older_than: timedelta) -> int:
+    """Delete photos uploaded but never attached to anything, older than ``older_than``.
+
+    Returns how many were deleted; their objects go once the caller commits.
+    """
+    cutoff = utcnow() - older_than
+    stale = session.exec(
+        select(Photo).where(
+            Photo.owner_kind == PENDING,
+            col(Photo.owner_id).is_(None),
+            col(Photo.created_at) < cutoff,
+        )
+    ).all()
+    for photo in stale:
+        delete_photo(session, settings, photo)
+    return len(stale)
