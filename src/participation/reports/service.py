@@ -131,7 +131,6 @@ FACILITY_CATEGORIES: dict[str, tuple[str, ...]] = {
 # Tracking codes: 10 symbols of an alphabet without look-alikes (0/O, 1/I/L), ≈ 50 bits.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
-_CODE_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 # ---------------------------------------------------------------- catalogue
@@ -540,7 +539,7 @@ def report_for(session: Session, user: Any, report_id: int) -> Report:
 
 def by_tracking_code(session: Session, text: str) -> Report:
     """The report of a typed tracking code; 404 naming ``code`` otherwise."""
-    code = normalise_tracking_code(text).translate(_CODE_FIXES)
+    code = normalise_tracking_code(text)
     report = (
         session.exec(select(Report).where(Report.tracking_code == code)).first()
         if len(code) == CODE_LENGTH
@@ -727,7 +726,7 @@ def _duplicate_target(session: Session, report: Report, given: str | int | None)
     if text.isdigit():
         target = session.get(Report, int(text))
     else:
-        code = normalise_tracking_code(text).translate(_CODE_FIXES)
+        code = normalise_tracking_code(text)
         target = session.exec(select(Report).where(Report.tracking_code == code)).first()
     if target is None:
         raise ServiceError(
