@@ -321,3 +321,23 @@ def test_officials_end_and_restore_a_volunteers_service(app, world, vol_client, 
     again = TestClient(app)
     login(again, "vol1")
     assert again.get("/api/volunteers/me").json()["volunteer"]["status"] == "active"
+
+
+def test_only_the_owner_removes_a_finding_and_its_photo(app, world, vol_client, session, settings):
+    visit = draft_with_finding(vol_client, world)
+    finding_id = visit["findings"][0]["id"]
+    add_volunteer(session, settings, world.street_official, "vol2", "13800000002")
+    vol2 = client_for(app, "vol2")
+    url = f"/volunteers/findings/{finding_id}/delete"
+    r = vol2.post(url, headers={"x-csrftoken": csrf_token(vol2)}, follow_redirects=False)
+    assert r.status_code == 403
+    files = [p for p in settings.upload_dir.rglob("*") if p.is_file()]
+    assert len(files) == 1
+    r = vol_client.post(
+        url, headers={"x-csrftoken": csrf_token(vol_client)}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(
+        f"/volunteers/visits/{visit['id']}"
+    )
+    assert [p for p in settings.upload_dir.rglob("*") if p.is_file()] == []
+    assert vol_client.get(f"/api/volunteers/visits/{visit['id']}").json()["findings"] == []
