@@ -146,3 +146,24 @@ def _officers_extra(session: Session) -> int:
     session.commit()
     assert user.id is not None
     return user.id
+
+
+def test_concurrent_rewards_of_one_reporter_respect_the_monthly_cap(session, settings, catalogue):
+    capped = settings.model_copy(update={"report_monthly_cap": 60})
+    ids = _officers(session, 4)
+    officers, official = ids[:-1], ids[-1]
+    reports = []
+    for i, category in enumerate(("street_vending", "exposed_garbage", "broken_facility")):
+        report = file(session, capped, category_code=category, phone=PHONE, lat=35.0 + i * 0.1)
+        service.verify(session, report, official, "true", severity="serious")  # 50 yuan each
+        reports.append(report.id)
+    session.commit()
+    results = _race(
+        settings.database_url,
+        3,
+        lambda s, i: service.approve_reward(s, capped, reports[i], officers[i]),
+    )
+    session.rollback()
+    session.expire_all()
+    amounts = sorted(r.amount for r in session.exec(select(Reward)).all())
+    assert amounts == [10, 50] and results.count("ok") == 2

@@ -974,6 +974,12 @@ def approve_reward(
         session.add(reward)
         session.flush()
         return reward
+    if report.reporter_hash and session.get_bind().dialect.name == "postgresql":
+        # Serialise approvals for one reporter, so concurrent rewards respect the monthly cap.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"report-reward:{report.reporter_hash}"},
+        )
     check = eligibility(session, settings, report, now)
     if not check.eligible:
         raise ServiceError(check.reason, field="reward", status_code=409, **check.params)
