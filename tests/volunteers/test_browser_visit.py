@@ -128,6 +128,7 @@ def test_visit_to_problem_to_rectification(world, session, live_server, page, tm
     assert page.locator("#problem-status").inner_text() == "已整改"
     assert page.locator("img.proof").count() == 1
     assert rate_of_street(page, live_server) == "100.0%"
+    page.wait_for_selector("#rates-chart .main-svg")  # plotly drew the chart beside the table
 
     # 3. the county official verifies it
     sign_in(page, live_server, problem_url, "lanshan")

@@ -22,7 +22,7 @@ from participation.core.deps import DB, AppSettings, Locale
 from participation.core.errors import ForbiddenError, ServiceError, describe
 from participation.core.i18n import N_, gettext
 from participation.core.timeutil import local_now, to_local
-from participation.core.web import CurrentUser, UserDep, admits, public, render
+from participation.core.web import CurrentUser, UserDep, admits, locale_of, public, render
 from participation.geography.models import Level, Unit
 from participation.volunteers import service
 from participation.volunteers.api import (
@@ -34,6 +34,7 @@ from participation.volunteers.api import (
     rate_rows,
     visit_out,
 )
+from participation.volunteers.figures import as_json, rates_figure
 from participation.volunteers.geo import PinMap, Shape, pin_map, street_shapes
 from participation.volunteers.models import STATUS_LABELS, Finding, ProblemStatus
 
@@ -606,6 +607,8 @@ def rates_page(
     rows = rate_rows(db, user, s, e, settings.timezone)
     total = sum(r.total for r in rows)
     rectified = sum(r.rectified for r in rows)
+    locale = locale_of(request)
+    figure = rates_figure(rows, lambda msg: gettext(msg, locale)) if total else None
     return render(
         request,
         "problems/rates.html",
@@ -615,6 +618,7 @@ def rates_page(
         total=total,
         rectified=rectified,
         overall=rectified / total if total else None,
+        fig_json=as_json(figure) if figure else None,
     )
 
 
