@@ -66,23 +66,24 @@ class FacilityKind(StrEnum):
     BIN = "bin"
 
 
-LABELS: tuple[str, ...] = (
-    N_("minor"),
-    N_("serious"),
-    N_("major"),
-    N_("new"),
-    N_("triaged"),
-    N_("confirmed"),
-    N_("rejected"),
-    N_("duplicate"),
-    N_("awaiting_second"),
-    N_("approved"),
-    N_("paid"),
-    N_("street_lamp"),
-    N_("public_toilet"),
-    N_("billboard"),
-    N_("bin"),
-)
+DISPLAY: dict[str, str] = {
+    Status.NEW.value: N_("Awaiting triage"),
+    Status.TRIAGED.value: N_("Awaiting verification"),
+    Status.CONFIRMED.value: N_("Verified true"),
+    Status.REJECTED.value: N_("Verified not true"),
+    Status.DUPLICATE.value: N_("Duplicate report"),
+    RewardStatus.AWAITING_SECOND.value: N_("Awaiting second approval"),
+    RewardStatus.APPROVED.value: N_("Approved, not yet paid"),
+    RewardStatus.PAID.value: N_("Paid out"),
+    Severity.MINOR.value: N_("Minor"),
+    Severity.SERIOUS.value: N_("Serious"),
+    Severity.MAJOR.value: N_("Major"),
+    FacilityKind.STREET_LAMP.value: N_("Street lamp"),
+    FacilityKind.PUBLIC_TOILET.value: N_("Public toilet"),
+    FacilityKind.BILLBOARD.value: N_("Billboard"),
+    FacilityKind.BIN.value: N_("Litter bin"),
+}
+"""English labels (msgids) of the stored codes of statuses, severities and facility kinds."""
 
 
 class Category(SQLModel, table=True):

@@ -24,12 +24,14 @@ from participation.core.deps import DB, AppSettings, Client, Locale
 from participation.core.errors import ForbiddenError, NotFoundError, ServiceError, describe
 from participation.core.i18n import N_, gettext
 from participation.core.timeutil import to_local
-from participation.core.web import CurrentUser, UserDep, admits, public, render
+from participation.core.web import CurrentUser, UserDep, admits, public
+from participation.core.web import render as render_page
 from participation.geography.models import Level, Unit
 from participation.media import service as media
 from participation.media.models import Photo
 from participation.reports import codes, open311, service
 from participation.reports.models import (
+    DISPLAY,
     Facility,
     Outcome,
     Report,
@@ -90,6 +92,11 @@ media.register_access(OWNER_KIND, _photo_check)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def render(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
+    """Render a reports page with the labels of stored codes (``display``)."""
+    return render_page(request, template, display=DISPLAY, **context)
 
 
 def base_url(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -1278,9 +1285,9 @@ def _ledger_table(
                 row.report.id,
                 service.format_tracking_code(row.report.tracking_code),
                 labels.get(row.reward.category_code, row.reward.category_code),
-                gettext(row.reward.severity, locale),
+                gettext(DISPLAY[row.reward.severity], locale),
                 row.reward.amount,
-                gettext(row.reward.status, locale),
+                gettext(DISPLAY[row.reward.status], locale),
                 row.reward.month,
                 row.approved_by,
                 row.second_by,
@@ -1501,7 +1508,10 @@ def sheet_svg(
     """An A4 SVG sheet of city service codes for printing."""
     base = base_url(request, settings)
     rows = service.facilities(db, user, kind or None)
-    items = [(f, codes.facility_url(base, f.code), f.name or gettext(f.kind, locale)) for f in rows]
+    items = [
+        (f, codes.facility_url(base, f.code), f.name or gettext(DISPLAY[f.kind], locale))
+        for f in rows
+    ]
     title = gettext(N_("Scan to report a problem (city service code)"), locale)
     return Response(
         codes.sheet_svg(items, title),
