@@ -155,13 +155,18 @@ def user_names(db: Session, ids: list[int | None]) -> dict[int, str]:
     return {i: n for i, n in rows if i is not None}
 
 
-def problem_out(db: Session, p: Problem, *, full: bool = False) -> ProblemOut:
-    """The API shape of a problem (with history and photos when ``full``)."""
+def problem_out(
+    db: Session, p: Problem, *, full: bool = False, names: dict[str, str] | None = None
+) -> ProblemOut:
+    """The API shape of a problem (with history and photos when ``full``); ``names``: street
+    names already looked up (lists)."""
+    if names is None:
+        names = service.street_names(db, [p.street_code])
     out = ProblemOut(
         id=p.id or 0,
         category=p.category,
         street_code=p.street_code,
-        street_name=service.street_names(db, [p.street_code]).get(p.street_code, ""),
+        street_name=names.get(p.street_code, ""),
         description=p.description,
         lat=p.lat,
         lon=p.lon,
@@ -543,7 +548,8 @@ def list_problems_api(
     rows = service.problems_in_scope(
         db, user, status=status, street_code=street_code, overdue=overdue
     )
-    return [problem_out(db, p) for p in rows]
+    names = service.street_names(db, [p.street_code for p in rows])
+    return [problem_out(db, p, names=names) for p in rows]
 
 
 @get(

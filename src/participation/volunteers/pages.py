@@ -487,10 +487,11 @@ def problems_page(
         db, user, status=status or None, street_code=street_code or None, overdue=overdue
     )
     scope = service.scope_of(db, user) if user.role != Role.VOLUNTEER.value else set()
+    names = service.street_names(db, [p.street_code for p in rows])
     return render(
         request,
         "problems/list.html",
-        problems=[problem_out(db, p) for p in rows],
+        problems=[problem_out(db, p, names=names) for p in rows],
         statuses=[s.value for s in ProblemStatus],
         status=status or "",
         overdue=overdue,
