@@ -121,6 +121,12 @@ def test_errors_have_the_spec_shape(client, catalogue):
     assert broken.status_code == 400 and broken.json()[0]["code"] == 400
     assert client.get("/open311/v2/requests/999.json").status_code == 404
     assert client.get("/open311/v2/requests/abc.json").json()[0]["code"] == 404
+    assert client.get("/open311/v2/requests/²³.json").status_code == 404
+    assert client.get("/open311/v2/requests/99999999999999.json").status_code == 404
+    huge = client.get("/open311/v2/requests.json?service_request_id=99999999999999")
+    assert huge.status_code == 400 and huge.json()[0]["description"].startswith(
+        "service_request_id"
+    )
     bad_date = client.get("/open311/v2/requests.json?start_date=yesterday")
     assert bad_date.status_code == 400 and bad_date.json()[0]["code"] == 400
     bad_status = client.get("/open311/v2/requests.json?status=pending")

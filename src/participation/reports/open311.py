@@ -306,7 +306,7 @@ def list_requests(
         if service_request_id:
             ids = []
             for part in service_request_id.split(","):
-                if not part.strip().isdigit():
+                if not service.is_id(part.strip()):
                     raise ServiceError(
                         N_("%(value)s is not a request id."),
                         field="service_request_id",
@@ -353,7 +353,7 @@ def get_request(db: DB, locale: Locale, request_id: FromPath[str]) -> Response[A
     ident = request_id.removesuffix(".json")
     if not request_id.endswith(".json"):
         return _error(404, gettext(N_("Only the JSON format is offered."), locale))
-    report = db.get(Report, int(ident)) if ident.isdigit() else None
+    report = db.get(Report, int(ident)) if service.is_id(ident) else None
     if report is None:
         return _error(404, gettext(N_("No request %(id)s."), locale, id=ident[:20]))
     return Response(_listing(db, locale, [report]))

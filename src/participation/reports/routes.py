@@ -611,7 +611,7 @@ def api_list(
         category=category,
         street=street,
         limit=max(1, min(limit, 500)),
-        offset=max(0, offset),
+        offset=max(0, min(offset, 10**9)),
     )
     names = service.street_names(db, [r.street_code for r in rows])
     return [_summary(r, names) for r in rows]
@@ -724,7 +724,7 @@ def _check_target_scope(db: Session, user: CurrentUser, given: str | None) -> No
     text = (given or "").strip()
     if not text:
         return
-    if text.isdigit():
+    if service.is_id(text):
         target = db.get(Report, int(text))
     else:
         try:

@@ -317,6 +317,11 @@ def street_names(session: Session, codes: Iterable[str | None]) -> dict[str, str
 # ---------------------------------------------------------------- tracking codes and phones
 
 
+def is_id(text: str) -> bool:
+    """True when ``text`` is a report id (ASCII digits, within the 32-bit range of ids)."""
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**31
+
+
 def new_tracking_code() -> str:
     """A random tracking code (10 symbols, no look-alike characters)."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -723,7 +728,7 @@ def _duplicate_target(session: Session, report: Report, given: str | int | None)
         )
     text = str(given).strip()
     target: Report | None
-    if text.isdigit():
+    if is_id(text):
         target = session.get(Report, int(text))
     else:
         code = normalise_tracking_code(text)
