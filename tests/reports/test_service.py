@@ -302,3 +302,19 @@ def test_key_rotation_reencrypts_the_reporter_contact(session, settings, catalog
     row = session.get(Report, report.id)
     assert only_new.decrypt(row.reporter_phone_enc) == "+8613812345678"
     assert only_new.decrypt(row.reporter_name_enc) == "孙八"
+
+
+def test_retention_clears_the_reporter_hash_of_old_rewards(
+    session, settings, catalogue, people, engine
+):
+    report = file(session, settings, phone=PHONE, now=utcnow() - timedelta(days=400))
+    _confirm(session, report, people["official"].id)
+    reward = service.approve_reward(
+        session, settings, report.id, people["reward"].id, now=utcnow() - timedelta(days=399)
+    )
+    session.commit()
+    result = apply_retention(engine, 365)
+    assert result.cleared["report_reward"] == 1
+    session.expire_all()
+    row = session.get(Reward, reward.id)
+    assert row.reporter_hash is None and row.amount == 20 and row.month

@@ -205,6 +205,7 @@ class Reward(SQLModel, table=True):
     constraints make concurrent approvals exactly-once)."""
 
     __tablename__ = "report_reward"
+    __pii_retention__: ClassVar[tuple[str, tuple[str, ...]]] = ("approved_at", ("reporter_hash",))
     __table_args__ = (
         UniqueConstraint("report_id", name="uq_report_reward_report"),
         UniqueConstraint("problem_id", name="uq_report_reward_problem"),
@@ -218,7 +219,9 @@ class Reward(SQLModel, table=True):
     tariff_amount: int = Field(ge=0)
     amount: int = Field(ge=0, description="Paid amount (the tariff, limited by the monthly cap)")
     month: str = Field(max_length=7, index=True, description="YYYY-MM of the first approval")
-    reporter_hash: str = Field(max_length=64, index=True)
+    reporter_hash: str | None = Field(
+        default=None, max_length=64, index=True, description="Cleared by retention"
+    )
     status: str = Field(max_length=16, index=True)
     major: bool = False
     approved_by: int = Field(foreign_key="user_account.id")

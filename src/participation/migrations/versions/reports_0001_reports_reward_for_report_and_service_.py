@@ -158,7 +158,7 @@ def upgrade() -> None:
         sa.Column("tariff_amount", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Integer(), nullable=False),
         sa.Column("month", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
-        sa.Column("reporter_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("reporter_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("major", sa.Boolean(), nullable=False),
         sa.Column("approved_by", sa.Integer(), nullable=False),
