@@ -341,3 +341,33 @@ def test_only_the_owner_removes_a_finding_and_its_photo(app, world, vol_client, 
     )
     assert [p for p in settings.upload_dir.rglob("*") if p.is_file()] == []
     assert vol_client.get(f"/api/volunteers/visits/{visit['id']}").json()["findings"] == []
+
+
+def test_officials_register_volunteers_of_their_streets(app, world, session):
+    official = client_for(app, "yinqueshan")
+    body = {
+        "name": "孙七",
+        "phone": "13500000007",
+        "street_code": STREET,
+        "username": "sunqi",
+        "password": "long-enough-7",
+    }
+    r = api(official, "POST", "/api/volunteers", json=body)
+    assert r.status_code == 201 and r.json()["status"] == "active"
+    r = api(
+        official,
+        "POST",
+        "/api/volunteers",
+        json={**body, "street_code": OTHER_STREET, "username": "x7", "phone": "13500000008"},
+    )
+    assert r.status_code == 403
+    r = official.post(
+        "/volunteers/register",
+        data={**body, "username": "sunba", "phone": "13500000009"},
+        headers={"x-csrftoken": csrf_token(official)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    newcomer = TestClient(app)
+    login(newcomer, "sunba", "long-enough-7")
+    assert newcomer.get("/api/volunteers/me").json()["volunteer"]["street_code"] == STREET

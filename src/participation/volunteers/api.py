@@ -230,6 +230,23 @@ def apply_api(db: DB, settings: AppSettings, data: JSONBody[ApplicationIn]) -> V
     return volunteer_out(db, settings, v)
 
 
+@post(
+    "/api/volunteers",
+    opt=admits(*OFFICIALS),
+    tags=["volunteers"],
+    operation_id="registerVolunteer",
+    sync_to_thread=True,
+    status_code=201,
+)
+def register_api(
+    db: DB, settings: AppSettings, user: UserDep, data: JSONBody[ApplicationIn]
+) -> VolunteerOut:
+    """An official registers a volunteer of a street in their scope (approved at once)."""
+    v = service.register_by_official(db, settings, user, **data.model_dump())
+    _commit(db)
+    return volunteer_out(db, settings, v)
+
+
 @get(
     "/api/volunteers",
     opt=admits(*OFFICIALS),
@@ -679,6 +696,7 @@ def set_category_api(db: DB, code: FromPath[str], data: JSONBody[CategoryIn]) ->
 
 route_handlers: list[Any] = [
     apply_api,
+    register_api,
     list_volunteers_api,
     decide_api,
     deactivate_api,

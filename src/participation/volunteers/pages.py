@@ -176,6 +176,20 @@ def decide_page(
     return Redirect(path=f"/volunteers?notice={decision}", status_code=303)
 
 
+@post("/volunteers/register", opt=admits(*OFFICIALS), include_in_schema=False, sync_to_thread=True)
+def register_page(
+    db: DB,
+    settings: AppSettings,
+    user: UserDep,
+    data: Annotated[dict[str, Any], Body(media_type=FORM)],
+) -> Redirect:
+    """An official registers a volunteer (approved at once)."""
+    fields = ("name", "phone", "street_code", "username", "password", "note")
+    service.register_by_official(db, settings, user, **{k: _text(data, k) for k in fields})
+    db.commit()
+    return Redirect(path="/volunteers?notice=registered#volunteers", status_code=303)
+
+
 @post("/volunteers/teams", opt=admits(*OFFICIALS), include_in_schema=False, sync_to_thread=True)
 def create_team_page(
     db: DB, user: UserDep, data: Annotated[dict[str, Any], Body(media_type=FORM)]
@@ -626,6 +640,7 @@ def rates_page(
 route_handlers: list[Any] = [
     volunteers_home,
     decide_page,
+    register_page,
     create_team_page,
     set_team_page,
     create_assignment_page,

@@ -359,6 +359,17 @@ def apply(
     return volunteer
 
 
+def register_by_official(
+    session: Session, settings: Settings, actor: Actor, **fields: Any
+) -> Volunteer:
+    """An official enters a volunteer of a street in their scope: recorded and approved at once."""
+    _require_official(actor)
+    street = _unit(session, str(fields.get("street_code", "")), "street_code", street=True)
+    _require_street_in_scope(session, actor, street.code)
+    volunteer = apply(session, settings, **fields)
+    return decide(session, actor, volunteer.id or 0, approve=True)
+
+
 def get_volunteer(session: Session, volunteer_id: int) -> Volunteer:
     """A volunteer by id."""
     volunteer = session.get(Volunteer, volunteer_id)
