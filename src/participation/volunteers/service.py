@@ -606,15 +606,10 @@ def assignments_of(
     session: Session, volunteer: Volunteer, on: date | None = None
 ) -> list[Assignment]:
     """A volunteer's assignments (their own and their team's), current ones when ``on``."""
-    conditions = [Assignment.volunteer_id == volunteer.id]
-    query = select(Assignment)
+    mine = col(Assignment.volunteer_id) == volunteer.id
     if volunteer.team_id is not None:
-        query = query.where(
-            (col(Assignment.volunteer_id) == volunteer.id)
-            | (col(Assignment.team_id) == volunteer.team_id)
-        )
-    else:
-        query = query.where(*conditions)
+        mine = mine | (col(Assignment.team_id) == volunteer.team_id)
+    query = select(Assignment).where(mine)
     if on is not None:
         query = query.where(Assignment.period_start <= on, Assignment.period_end >= on)
     return list(session.exec(query.order_by(col(Assignment.period_start).desc())))
