@@ -68,8 +68,9 @@ def _form_page(
     error_field: str = "",
     status_code: int = 200,
 ) -> Template:
-    service.ensure_catalogue(db)
-    db.commit()
+    if not service.categories(db, active_only=False):
+        service.ensure_catalogue(db)  # a fresh installation: the default categories and tariff
+        db.commit()
     cats = service.categories(db)
     facility = None
     likely: list[str] = []
