@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from participation.core.crypto import Vault
@@ -207,12 +209,16 @@ class Survey:
 
 
 def open_survey(session: Session, token: str) -> Survey:
-    """The invitation of ``token`` (404 for an unknown token)."""
+    """The invitation of ``token`` (404 for an unknown token).
+
+    The questionnaire's definition (a large JSON document) is loaded only when its form is
+    not cached yet: decoding it on every request was the largest cost of a submit."""
     row = session.exec(
         select(Invitation, Wave, Questionnaire)
         .join(Wave, col(Wave.id) == Invitation.wave_id)
         .join(Questionnaire, col(Questionnaire.id) == Wave.questionnaire_id)
         .where(Invitation.token_hash == hash_token(token))
+        .options(defer(Questionnaire.definition))  # type: ignore[arg-type]
     ).first()
     if row is None:
         raise NotFoundError(N_("This survey link is not valid."), field="token")
@@ -271,16 +277,17 @@ def save_partial(session: Session, token: str, answers: dict[str, Any]) -> Invit
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
     ensure_wave_fielding(survey.wave)
     merged = {**(invitation.partial_answers or {}), **answers}
-    result = session.execute(
-        update(Invitation)
-        .where(col(Invitation.id) == invitation.id)
-        .where(col(Invitation.status) != "completed")
+    table = Invitation.__table__  # type: ignore[attr-defined]
+    result = session.execute(  # Core UPDATE: the in-memory invitation is updated below
+        update(table)
+        .where(table.c.id == invitation.id)
+        .where(table.c.status != "completed")
         .values(partial_answers=merged, status="started")
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
-    invitation.partial_answers = merged
-    invitation.status = "started"
+    set_committed_value(invitation, "partial_answers", merged)
+    set_committed_value(invitation, "status", "started")
     return invitation
 
 
@@ -360,15 +367,18 @@ def submit(
         locale=locale,
     )
     now = utcnow()
-    claimed = session.execute(
-        update(Invitation)
-        .where(col(Invitation.id) == invitation.id)
-        .where(col(Invitation.status) != "completed")
+    table = Invitation.__table__  # type: ignore[attr-defined]
+    claimed = session.execute(  # Core UPDATE: no ORM synchronisation work per submit
+        update(table)
+        .where(table.c.id == invitation.id)
+        .where(table.c.status != "completed")
         .values(status="completed", completed_at=now, partial_answers={})
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         session.rollback()
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
+    for name, value in (("status", "completed"), ("completed_at", now), ("partial_answers", {})):
+        set_committed_value(invitation, name, value)  # as stored, without another UPDATE
     response.invitation_id = invitation.id
     response.case_id = invitation.case_id
     response.started_at = invitation.created_at
@@ -376,9 +386,10 @@ def submit(
     response.frame_type = "mobile" if invitation.case_id else None
     session.add(response)
     if invitation.case_id is not None:
+        cases = SampleCase.__table__  # type: ignore[attr-defined]
         session.execute(
-            update(SampleCase)
-            .where(col(SampleCase.id) == invitation.case_id)
+            update(cases)
+            .where(cases.c.id == invitation.case_id)
             .values(
                 status="complete" if response.complete else "screened_out",
                 sex=response.sex,
