@@ -361,6 +361,31 @@ def check(url: str, tokens: list[str]) -> tuple[int, int, int]:
     return int(responses), int(completed), int(doubled)
 
 
+def cpu_seconds(names: tuple[str, ...], root: int | None = None) -> float:
+    """CPU time (user + system) of the processes under ``root`` (its descendants and itself)
+    or, without ``root``, of every process whose command name is in ``names``; Linux only
+    (0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
+    if root is None:
+        return sum(cpu for _, name, cpu in stats.values() if name in names)
+    tree, total = {root}, 0.0
+    for pid in sorted(stats):  # parents are older than their children
+        parent, _, cpu = stats[pid]
+        if pid == root or parent in tree:
+            tree.add(pid)
+            total += cpu
+    return total
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -390,6 +415,8 @@ def main() -> None:
         # warm-up (imports, pools, template compilation) on a few extra tokens
         warm, _, _ = seed_extra(args.database_url, 50)
         asyncio.run(run_load(f"http://127.0.0.1:{port}", warm, page, answers, 8, []))
+        server_cpu = cpu_seconds((), server.pid)
+        database_cpu = cpu_seconds(("postgres",))
         latencies, codes, dup_codes, elapsed = asyncio.run(
             run_load(
                 f"http://127.0.0.1:{port}",
@@ -400,6 +427,8 @@ def main() -> None:
                 duplicates,
             )
         )
+        server_cpu = cpu_seconds((), server.pid) - server_cpu
+        database_cpu = cpu_seconds(("postgres",)) - database_cpu
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -419,6 +448,13 @@ def main() -> None:
     print(f"first submits: {codes}; duplicate submits: {dup_codes}")
     print(f"throughput: {ok / elapsed:.0f} completed submissions/s ({elapsed:.2f} s in all)")
     print(f"latency of a submit: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    requests = len(tokens) + len(duplicates)
+    print(
+        f"CPU per request: server {1000 * server_cpu / requests:.2f} ms, "
+        f"PostgreSQL {1000 * database_cpu / requests:.2f} ms (all its processes on this machine)"
+    )
+    if hasattr(os, "getloadavg"):
+        print("load average during the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     expected = len(tokens) + 50
     print(
         f"stored responses: {responses} (expected {expected}); completed invitations: "
