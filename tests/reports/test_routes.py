@@ -441,3 +441,9 @@ def _not_at_a_minute_boundary() -> None:
 
     if _now().second >= 55:
         time.sleep(61 - _now().second)
+
+
+def test_a_fresh_installation_gets_the_default_catalogue(client, session):
+    page = client.get("/report")
+    assert page.status_code == 200 and 'value="illegal_construction"' in page.text
+    assert len(service.categories(_fresh(session))) == len(service.CATALOGUE)
