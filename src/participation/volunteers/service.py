@@ -1243,25 +1243,26 @@ def rectification_rates(
     period are absent unless named in ``street_codes`` (then with zero counts and None rates).
     """
     start, end = _bounds(period_start, period_end, tz)
-    query = select(Problem).where(Problem.created_at >= start, Problem.created_at < end)
+    query = select(
+        Problem.street_code, Problem.status, Problem.rectified_at, Problem.deadline
+    ).where(Problem.created_at >= start, Problem.created_at < end)
     wanted = set(street_codes) if street_codes is not None else None
     if wanted is not None:
         query = query.where(col(Problem.street_code).in_(sorted(wanted)))
     now = now or utcnow()
     acc: dict[str, list[int]] = {c: [0, 0, 0, 0, 0, 0] for c in (wanted or ())}
-    for p in session.exec(query):
-        a = acc.setdefault(p.street_code, [0, 0, 0, 0, 0, 0])
+    for street_code, status, rectified_at, deadline in session.exec(query):
+        a = acc.setdefault(street_code, [0, 0, 0, 0, 0, 0])
         a[0] += 1
-        done = p.status in DONE and p.rectified_at is not None
-        if done:
+        if status in DONE and rectified_at is not None:
             a[1] += 1
             a[4] += 1
-            if p.rectified_at is not None and p.rectified_at <= p.deadline:
+            if rectified_at <= deadline:
                 a[5] += 1
-        elif now > p.deadline:
+        elif now > deadline:
             a[3] += 1
             a[4] += 1
-        if p.status == ProblemStatus.VERIFIED.value:
+        if status == ProblemStatus.VERIFIED.value:
             a[2] += 1
     return {
         code: RateRow(
