@@ -157,3 +157,18 @@ def test_unattached_uploads_are_pruned_after_a_while(session, settings):
     session.commit()
     assert {p.key for p in session.exec(select(Photo))} == {fresh.key, kept.key}
     assert len(files_under(settings.upload_dir)) == 2
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_exif_gps_is_stripped_from_webp_and_png(session, settings, fmt):
+    src = Image.open(BytesIO(jpeg_with_gps()))
+    exif = src.getexif()
+    out = BytesIO()
+    src.save(out, fmt, exif=exif.tobytes())
+    original = out.getvalue()
+    assert Image.open(BytesIO(original)).getexif().get_ifd(GPS_IFD)
+    photo = service.store_photo(session, settings, original, owner_kind="visit")
+    stored = service.read_photo(settings, photo)
+    img = Image.open(BytesIO(stored))
+    assert img.format == fmt and not img.getexif().get_ifd(GPS_IFD) and len(img.getexif()) == 0
+    assert b"SpyCam" not in stored
