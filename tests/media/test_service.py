@@ -172,3 +172,19 @@ def test_exif_gps_is_stripped_from_webp_and_png(session, settings, fmt):
     img = Image.open(BytesIO(stored))
     assert img.format == fmt and not img.getexif().get_ifd(GPS_IFD) and len(img.getexif()) == 0
     assert b"SpyCam" not in stored
+
+
+def test_files_without_a_record_are_pruned(session, settings):
+    import os
+    from datetime import timedelta
+
+    kept = service.store_photo(session, settings, png_bytes(), owner_kind="visit", owner_id=1)
+    session.commit()
+    orphan = settings.upload_dir / "zz" / "zzorphan"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left by an earlier database")
+    old = 1_000_000_000
+    for path in files_under(settings.upload_dir):
+        os.utime(path, (old, old))
+    assert service.prune_orphan_files(session, settings, timedelta(hours=1)) == 1
+    assert [p.name for p in files_under(settings.upload_dir)] == [kept.key]

@@ -26,12 +26,16 @@ def register(cli: click.Group) -> None:
         help="Age after which an upload that was never attached is deleted.",
     )
     def prune(hours: int) -> None:
-        """Delete photos uploaded but never attached to a visit, problem or report."""
+        """Delete photos uploaded but never attached to a visit, problem or report, and files
+        in the upload directory that no photo record names."""
         from participation.db import get_engine, session_scope
-        from participation.media.service import prune_pending
+        from participation.media.service import prune_orphan_files, prune_pending
         from participation.settings import get_settings
 
         settings = get_settings()
         with session_scope(get_engine(settings)) as session:
             count = prune_pending(session, settings, timedelta(hours=hours))
         click.echo(f"{count} unattached photo(s) deleted")
+        with session_scope(get_engine(settings)) as session:
+            orphans = prune_orphan_files(session, settings, timedelta(hours=hours))
+        click.echo(f"{orphans} file(s) without a photo record deleted")

@@ -351,3 +351,31 @@ def prune_pending(session: Session, settings: Settings, older_than: timedelta) -
     for photo in stale:
         delete_photo(session, settings, photo)
     return len(stale)
+
+
+def prune_orphan_files(session: Session, settings: Settings, older_than: timedelta) -> int:
+    """Delete files under the upload directory that no photo row names (e.g. left by a
+    rebuilt database), older than ``older_than``. Disk storage only; returns how many."""
+    root = settings.upload_dir
+    if not root.is_dir():
+        return 0
+    cutoff = (utcnow() - older_than).timestamp()
+    candidates = {
+        p.name: p
+        for shard in root.iterdir()
+        if shard.is_dir() and len(shard.name) == 2
+        for p in shard.iterdir()
+        if p.is_file() and p.stat().st_mtime < cutoff
+    }
+    if not candidates:
+        return 0
+    known: set[str] = set()
+    names = sorted(candidates)
+    for i in range(0, len(names), 500):
+        known.update(session.exec(select(Photo.key).where(col(Photo.key).in_(names[i : i + 500]))))
+    removed = 0
+    for name, path in candidates.items():
+        if name not in known:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
