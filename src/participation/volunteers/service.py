@@ -1075,7 +1075,11 @@ def transition(
     the bytes), ``verify`` or ``reopen`` (a reason required). Officials of the street and
     administrators only; every transition is recorded with who and when."""
     _require_official(actor)
-    problem = problem_in_scope(session, actor, problem_id)
+    problem_in_scope(session, actor, problem_id)
+    # Lock the row (PostgreSQL) and read it afresh: two officials moving the same problem at
+    # once are serialised, and the second sees the first one's state (409 if it no longer fits).
+    problem = session.get(Problem, problem_id, with_for_update=True, populate_existing=True)
+    assert problem is not None
     if action not in TRANSITIONS:
         raise ServiceError(N_("Unknown action %(action)s."), field="action", action=action)
     sources, target = TRANSITIONS[action]
