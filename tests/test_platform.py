@@ -61,3 +61,38 @@ def test_demo_builds_linyi(tmp_path, monkeypatch):
         assert city.population and city.population > 1_000_000
         assert session.exec(select(func.count()).select_from(User)).one() >= len(accounts)
     engine_for(url).dispose()
+
+
+def test_handlers_sharing_a_path_are_wrapped_for_threads_once(settings):
+    """Litestar wraps earlier sync handlers of a shared path twice; the app undoes it, so a
+    page and a form post on one path both answer (not a 500 from a stray coroutine)."""
+    from litestar import Litestar, get, post
+    from litestar.response import Redirect
+    from litestar.routes import HTTPRoute
+    from litestar.testing import TestClient
+    from litestar.utils.sync import AsyncCallable
+
+    from participation.app import create_app, unwrap_double_thread_wrappers
+
+    @get("/x", sync_to_thread=True)
+    def page() -> Redirect:
+        return Redirect("/a")
+
+    @post("/x", sync_to_thread=True, status_code=200)
+    def form() -> Redirect:
+        return Redirect("/b")
+
+    toy = Litestar([page, form])
+    unwrap_double_thread_wrappers(toy)
+    with TestClient(toy) as c:
+        assert c.get("/x", follow_redirects=False).status_code == 302
+        assert c.post("/x", follow_redirects=False).status_code == 302
+
+    app = create_app(settings)
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                fn = getattr(handler, "_fn", None)
+                assert not (isinstance(fn, AsyncCallable) and isinstance(fn.func, AsyncCallable)), (
+                    f"{route.path} {handler.handler_name} is wrapped twice"
+                )

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.utils.sync import AsyncCallable
 from sqlalchemy.exc import DataError
 
 from participation import __version__
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine=JinjaTemplateEngine,
         engine_callback=lambda e: configure_environment(e.engine),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *domain_route_handlers(),
             create_static_files_router(
@@ -132,3 +133,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=settings.debug,
     )
+    unwrap_double_thread_wrappers(app)
+    return app
+
+
+def unwrap_double_thread_wrappers(app: Litestar) -> None:
+    """Undo Litestar 2.x wrapping a ``sync_to_thread`` handler for the worker thread twice.
+
+    When several handlers share a path, Litestar registers the earlier ones again and wraps
+    their (already wrapped) function once more: the handler then returns a coroutine instead of
+    its response, which breaks handlers returning a ``Template`` or ``Redirect``. One wrapper is
+    what Litestar means to apply; this strips the extra ones."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            fn = getattr(handler, "_fn", None)
+            while isinstance(fn, AsyncCallable) and isinstance(fn.func, AsyncCallable):
+                fn = fn.func
+            if fn is not None and fn is not getattr(handler, "_fn", None):
+                handler._fn = fn
