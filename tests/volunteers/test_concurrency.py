@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from participation.core.errors import ConflictError
 from participation.db import engine_for
 from participation.volunteers import service
-from participation.volunteers.models import ProblemEvent
+from participation.volunteers.models import Problem, ProblemEvent
 from tests.volunteers.test_service import submitted_problem
 
 
@@ -55,3 +55,40 @@ def test_concurrent_assignments_record_one_transition(session, settings, world, 
             )
         ).all()
     assert len(events) == 1
+
+
+def test_double_submission_opens_problems_once(session, settings, world, monkeypatch):
+    from tests.volunteers.test_service import logged_visit
+
+    visit = logged_visit(session, settings, world)
+    session.close()
+    engine = engine_for(settings.database_url)
+    real_open = service.open_problem
+
+    def slow_open(*args, **kwargs):  # widen the window between the check and the inserts
+        time.sleep(0.3)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(service, "open_problem", slow_open)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        with Session(engine, expire_on_commit=False) as s:
+            barrier.wait()
+            try:
+                service.submit_visit(s, world.volunteer_user, visit.id)
+                s.commit()
+                outcomes.append("submitted")
+            except ConflictError:
+                s.rollback()
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["conflict", "submitted"]
+    with Session(engine) as s:
+        assert len(s.exec(select(Problem)).all()) == 1

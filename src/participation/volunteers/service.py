@@ -881,7 +881,12 @@ def submit_visit(
     session: Session, actor: Actor, visit_id: int, *, ended_at: datetime | None = None
 ) -> tuple[Visit, list[Problem]]:
     """Submit a draft visit: checklist complete, street known; every finding becomes a problem
-    for the visit's street with the category's deadline; hours and points are credited."""
+    for the visit's street with the category's deadline; hours and points are credited.
+
+    The visit row is locked first (PostgreSQL), so a double submission opens problems once and
+    the second answers 409."""
+    editable_visit(session, actor, visit_id)
+    session.get(Visit, visit_id, with_for_update=True, populate_existing=True)
     visit = editable_visit(session, actor, visit_id)
     standard = get_standard(session, visit.standard_id)
     missing = [i["code"] for i in standard.items if i["code"] not in visit.results]
