@@ -124,6 +124,14 @@ def test_redis_counter():
     key = f"test-{id(counter)}"
     assert [counter.hit(key, t) for _ in range(2)] == [1, 2]
 
+    async def on_the_loop() -> list[int]:  # the middleware's way: same counters, no thread
+        return [await counter.ahit(key, t) for _ in range(2)]
+
+    import asyncio
+
+    assert asyncio.run(on_the_loop()) == [3, 4]
+    assert asyncio.run(on_the_loop()) == [5, 6]  # a new loop gets its own connection
+
 
 def test_oversized_body_is_refused_early(settings, make_user, csrf):
     app = create_app(settings.model_copy(update={"max_body_bytes": 1024}))

@@ -7,6 +7,8 @@ workers behind one database enforce one limit.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,21 +51,45 @@ def hit_database(engine: Engine, key: str, now: datetime | None = None) -> int:
 
 
 class RedisCounter:
-    """Fixed-window counters in Redis (INCR + EXPIRE)."""
+    """Fixed-window counters in Redis (INCR + EXPIRE, sent together in one round trip).
+
+    :meth:`ahit` is used on the event loop (no worker thread per request), with one client
+    per loop, since an asyncio connection belongs to the loop that opened it."""
 
     def __init__(self, url: str) -> None:
         import redis
 
+        self.url = url
         self._client = redis.Redis.from_url(url)
+        self._async: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def _key(key: str, now: datetime | None) -> str:
+        start = _window_start(now or utcnow())
+        return f"participation:rate:{key}:{int(start.timestamp())}"
 
     def hit(self, key: str, now: datetime | None = None) -> int:
         """Count one request for ``key`` in the current window; returns the count so far."""
-        start = _window_start(now or utcnow())
-        full_key = f"participation:rate:{key}:{int(start.timestamp())}"
-        pipe = self._client.pipeline()
+        full_key = self._key(key, now)
+        pipe = self._client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, int(WINDOW.total_seconds()) + 5)
         count, _ = pipe.execute()
+        return int(count)
+
+    async def ahit(self, key: str, now: datetime | None = None) -> int:
+        """:meth:`hit` for the running event loop."""
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            client = self._async[loop] = redis.asyncio.Redis.from_url(self.url)
+        full_key = self._key(key, now)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, int(WINDOW.total_seconds()) + 5)
+        count, _ = await pipe.execute()
         return int(count)
 
 
@@ -101,7 +127,7 @@ class RateLimitMiddleware(ASGIMiddleware):
                 counter = self._redis.get(settings.redis_url)
                 if counter is None:
                     counter = self._redis[settings.redis_url] = RedisCounter(settings.redis_url)
-                count = await anyio.to_thread.run_sync(counter.hit, key)
+                count = await counter.ahit(key)
             else:
                 count = await anyio.to_thread.run_sync(hit_database, app.state.engine, key)
             if count > settings.public_rate_limit:
