@@ -371,3 +371,35 @@ def test_officials_register_volunteers_of_their_streets(app, world, session):
     newcomer = TestClient(app)
     login(newcomer, "sunba", "long-enough-7")
     assert newcomer.get("/api/volunteers/me").json()["volunteer"]["street_code"] == STREET
+
+
+def test_visit_time_is_set_in_city_time_and_checked(app, world, vol_client, settings):
+    visit = api(vol_client, "POST", "/api/volunteers/visits", json={}).json()
+    url = f"/volunteers/visits/{visit['id']}/save"
+    h = {"x-csrftoken": csrf_token(vol_client)}
+    form = {"started_at": (None, "2099-01-01T09:00"), "action": (None, "save")}
+    r = vol_client.post(url, files=form, headers=h)
+    assert r.status_code == 400 and 'id="started_at-error"' in r.text
+    from datetime import timedelta
+
+    from participation.core.timeutil import local_now
+
+    earlier = (local_now(settings.timezone) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    r = vol_client.post(
+        url,
+        files={"started_at": (None, earlier.strftime("%Y-%m-%dT%H:%M")), "action": (None, "save")},
+        headers=h,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    got = vol_client.get(f"/api/volunteers/visits/{visit['id']}").json()["started_at"]
+    from datetime import datetime
+
+    assert datetime.fromisoformat(got) == earlier
+    r = api(
+        vol_client,
+        "PATCH",
+        f"/api/volunteers/visits/{visit['id']}",
+        json={"started_at": "2026-01-01T09:00:00"},
+    )
+    assert r.status_code == 400 and r.json()["field"] == "started_at"

@@ -7,8 +7,9 @@ input re-renders the page with the message beside the field (HTTP 400), nothing 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -81,6 +82,17 @@ def _date(data: dict[str, Any], name: str) -> date:
         return date.fromisoformat(_text(data, name))
     except ValueError as exc:
         raise ServiceError(N_("Give the date as YYYY-MM-DD."), field=name) from exc
+
+
+def _local_datetime(data: dict[str, Any], name: str, tz: str) -> datetime | None:
+    """A ``datetime-local`` form value (city time) as an aware datetime."""
+    raw = _text(data, name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=ZoneInfo(tz))
+    except ValueError as exc:
+        raise ServiceError(N_("Invalid value for %(field)s."), field=name) from exc
 
 
 def _upload(data: dict[str, Any], name: str) -> bytes | None:
@@ -417,6 +429,7 @@ def save_visit_page(
             address=_text(data, "address"),
             notes=_text(data, "notes"),
             results={k[7:]: _text(data, k) for k in data if k.startswith("result_")},
+            started_at=_local_datetime(data, "started_at", settings.timezone),
         )
         description = _text(data, "finding_description")
         photo = _upload(data, "photo")

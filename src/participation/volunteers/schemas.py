@@ -156,6 +156,9 @@ class VisitStartIn(BaseModel):
 class VisitUpdateIn(BaseModel):
     """Changes to a draft visit; omitted fields stay as they are."""
 
+    started_at: datetime | None = Field(
+        default=None, description="When the visit started (with its time zone)"
+    )
     lat: float | None = None
     lon: float | None = None
     location_source: str | None = Field(default=None, description="gps or pin")

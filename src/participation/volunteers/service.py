@@ -727,10 +727,20 @@ def update_visit(
     address: str | None = None,
     notes: str | None = None,
     results: dict[str, str] | None = None,
+    started_at: datetime | None = None,
 ) -> Visit:
-    """Change a draft visit: location (street resolved from boundaries when loaded, else the
-    chosen one), address, notes, checklist results (item code → pass / fail / na)."""
+    """Change a draft visit: when it started (not in the future), location (street resolved
+    from boundaries when loaded, else the chosen one), address, notes, checklist results
+    (item code → pass / fail / na)."""
     visit = editable_visit(session, actor, visit_id)
+    if started_at is not None:
+        if started_at.tzinfo is None:
+            raise ServiceError(N_("Give the time with its time zone."), field="started_at")
+        if started_at > utcnow() + timedelta(minutes=5):
+            raise ServiceError(N_("The visit cannot start in the future."), field="started_at")
+        if started_at < utcnow() - timedelta(days=30):
+            raise ServiceError(N_("A visit is logged within 30 days of it."), field="started_at")
+        visit.started_at = started_at
     if (lat is None) != (lon is None):
         raise ServiceError(N_("Give both latitude and longitude."), field="lat")
     if lat is not None and lon is not None:
