@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -13,13 +14,19 @@ from sqlmodel import Session
 from participation.settings import Settings
 
 
-def provide_session(state: State) -> Iterator[Session]:
-    """A database session for one request (handlers run in worker threads, never on the loop)."""
+async def provide_session(state: State) -> AsyncIterator[Session]:
+    """A database session for one request (handlers run in worker threads, never on the loop).
+
+    Making the session does no I/O. Closing it does while it still holds a transaction, and is
+    then done in a worker thread; a session its handler already closed needs no thread."""
     session = Session(state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
 def provide_settings(state: State) -> Settings:

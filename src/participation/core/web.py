@@ -155,8 +155,13 @@ def locale_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return state.get("locale", DEFAULT_LOCALE)
 
 
-def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Global guard: admit only what the handler declares (``public`` or ``roles``)."""
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Global guard: admit only what the handler declares (``public`` or ``roles``).
+
+    A coroutine, so that it runs on the event loop: it does no I/O (the user was resolved by
+    :class:`AuthMiddleware`), and Litestar would run a plain function in a worker thread."""
     opt = handler.opt
     if opt.get("public"):
         return
