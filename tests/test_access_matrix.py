@@ -303,6 +303,16 @@ def audit_count(session: Session) -> int:
     return count
 
 
+def last_audit(session: Session) -> dict[str, Any]:
+    """The newest audit entry's fields (read transaction ended)."""
+    session.expire_all()
+    entry = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
+    assert entry is not None
+    fields = entry.model_dump()
+    session.rollback()
+    return fields
+
+
 def sample(annotation: Any) -> Any:
     """A well-formed value of a type (the first choice of a literal or enum)."""
     origin = typing.get_origin(annotation)
@@ -417,6 +427,12 @@ def test_route_role_matrix(app: Any, session: Session, world: World) -> None:
                 elif audit_count(session) <= before:
                     problems.append(f"plain phone read without an audit entry — {where}")
                 else:
+                    entry = last_audit(session)
+                    user = world.users[name]
+                    if (entry["actor_id"], entry["actor_role"]) != (user.id, user.role) or not (
+                        entry["reason"] and entry["action"] and entry["subject_id"]
+                    ):
+                        problems.append(f"audit entry lacks who/what/why ({entry}) — {where}")
                     plain_reads.add((name, f"{method} {template(path)}"))
     assert checked > 100
     # The scan sees the plain reads that are allowed (so it would see the others).
