@@ -35,11 +35,11 @@ def photo_out(photo: Photo) -> PhotoOut:
     )
 
 
-def read_upload(upload: Any, limit: int) -> bytes:
-    """The bytes of an uploaded file field (at most ``limit + 1``, enough to refuse oversize)."""
+def read_upload(upload: Any) -> bytes:
+    """The bytes of an uploaded file field (the request body limit bounds its size)."""
     if not isinstance(upload, UploadFile):
         raise ServiceError(N_("Choose a photo to upload."), field="photo")
-    return upload.file.read(limit + 1)
+    return upload.file.read()
 
 
 @post(
@@ -63,7 +63,7 @@ def upload_photo(
     A file that is not such an image, or is larger than the upload limit, is refused with
     HTTP 400 naming the field ``photo``, and nothing is stored.
     """
-    raw = read_upload(data.photo, settings.max_upload_bytes)
+    raw = read_upload(data.photo)
     try:
         photo = service.store_photo(db, settings, raw, owner_kind=service.PENDING, user_id=user.id)
         db.commit()
