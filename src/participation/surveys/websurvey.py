@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -208,18 +208,42 @@ class Survey:
     form: QuestionnaireForm
 
 
-def open_survey(session: Session, token: str) -> Survey:
-    """The invitation of ``token`` (404 for an unknown token).
+# The statements of every survey request, built once (building and keying them per request
+# cost more than running them); values are bound per call.
+_INVITATIONS = Invitation.__table__  # type: ignore[attr-defined]
+_OPEN_SURVEY = (
+    select(Invitation, Wave, Questionnaire)
+    .join(Wave, col(Wave.id) == Invitation.wave_id)
+    .join(Questionnaire, col(Questionnaire.id) == Wave.questionnaire_id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+    # The definition (a large JSON document) is loaded only when its form is not cached yet:
+    # decoding it on every request was the largest cost of a submit.
+    .options(defer(Questionnaire.definition))  # type: ignore[arg-type]
+)
+_SAVE_PARTIAL = (  # Core UPDATEs: no ORM synchronisation; callers update the loaded object
+    update(_INVITATIONS)
+    .where(_INVITATIONS.c.id == bindparam("invitation_id"))
+    .where(_INVITATIONS.c.status != "completed")
+    .values(
+        partial_answers=bindparam("answers", type_=_INVITATIONS.c.partial_answers.type),
+        status="started",
+    )
+)
+_CLAIM = (
+    update(_INVITATIONS)
+    .where(_INVITATIONS.c.id == bindparam("invitation_id"))
+    .where(_INVITATIONS.c.status != "completed")
+    .values(
+        status="completed",
+        completed_at=bindparam("now", type_=_INVITATIONS.c.completed_at.type),
+        partial_answers=bindparam("empty", type_=_INVITATIONS.c.partial_answers.type),
+    )
+)
 
-    The questionnaire's definition (a large JSON document) is loaded only when its form is
-    not cached yet: decoding it on every request was the largest cost of a submit."""
-    row = session.exec(
-        select(Invitation, Wave, Questionnaire)
-        .join(Wave, col(Wave.id) == Invitation.wave_id)
-        .join(Questionnaire, col(Questionnaire.id) == Wave.questionnaire_id)
-        .where(Invitation.token_hash == hash_token(token))
-        .options(defer(Questionnaire.definition))  # type: ignore[arg-type]
-    ).first()
+
+def open_survey(session: Session, token: str) -> Survey:
+    """The invitation of ``token`` (404 for an unknown token)."""
+    row = session.exec(_OPEN_SURVEY, params={"token_hash": hash_token(token)}).first()
     if row is None:
         raise NotFoundError(N_("This survey link is not valid."), field="token")
     invitation, wave, questionnaire = row
@@ -277,13 +301,7 @@ def save_partial(session: Session, token: str, answers: dict[str, Any]) -> Invit
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
     ensure_wave_fielding(survey.wave)
     merged = {**(invitation.partial_answers or {}), **answers}
-    table = Invitation.__table__  # type: ignore[attr-defined]
-    result = session.execute(  # Core UPDATE: the in-memory invitation is updated below
-        update(table)
-        .where(table.c.id == invitation.id)
-        .where(table.c.status != "completed")
-        .values(partial_answers=merged, status="started")
-    )
+    result = session.execute(_SAVE_PARTIAL, {"invitation_id": invitation.id, "answers": merged})
     if not result.rowcount:  # type: ignore[attr-defined]
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
     set_committed_value(invitation, "partial_answers", merged)
@@ -367,13 +385,7 @@ def submit(
         locale=locale,
     )
     now = utcnow()
-    table = Invitation.__table__  # type: ignore[attr-defined]
-    claimed = session.execute(  # Core UPDATE: no ORM synchronisation work per submit
-        update(table)
-        .where(table.c.id == invitation.id)
-        .where(table.c.status != "completed")
-        .values(status="completed", completed_at=now, partial_answers={})
-    )
+    claimed = session.execute(_CLAIM, {"invitation_id": invitation.id, "now": now, "empty": {}})
     if not claimed.rowcount:  # type: ignore[attr-defined]
         session.rollback()
         raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
