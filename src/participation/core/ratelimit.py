@@ -50,8 +50,17 @@ def hit_database(engine: Engine, key: str, now: datetime | None = None) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
+# INCR, and EXPIRE on the window's first hit, as one atomic command with one reply.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_TTL = int(WINDOW.total_seconds()) + 5
+
+
 class RedisCounter:
-    """Fixed-window counters in Redis (INCR + EXPIRE, sent together in one round trip).
+    """Fixed-window counters in Redis: one Lua call per hit (INCR, EXPIRE on the first).
 
     :meth:`ahit` is used on the event loop (no worker thread per request), with one client
     per loop, since an asyncio connection belongs to the loop that opened it."""
@@ -61,6 +70,7 @@ class RedisCounter:
 
         self.url = url
         self._client = redis.Redis.from_url(url)
+        self._script = self._client.register_script(_HIT_SCRIPT)
         self._async: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     @staticmethod
@@ -70,27 +80,18 @@ class RedisCounter:
 
     def hit(self, key: str, now: datetime | None = None) -> int:
         """Count one request for ``key`` in the current window; returns the count so far."""
-        full_key = self._key(key, now)
-        pipe = self._client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, int(WINDOW.total_seconds()) + 5)
-        count, _ = pipe.execute()
-        return int(count)
+        return int(self._script(keys=[self._key(key, now)], args=[_TTL]))
 
     async def ahit(self, key: str, now: datetime | None = None) -> int:
         """:meth:`hit` for the running event loop."""
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = self._async[loop] = redis.asyncio.Redis.from_url(self.url)
-        full_key = self._key(key, now)
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, int(WINDOW.total_seconds()) + 5)
-        count, _ = await pipe.execute()
-        return int(count)
+        script = self._async.get(loop)
+        if script is None:
+            client = redis.asyncio.Redis.from_url(self.url)
+            script = self._async[loop] = client.register_script(_HIT_SCRIPT)
+        return int(await script(keys=[self._key(key, now)], args=[_TTL]))
 
 
 def limit_group(path: str) -> str:
