@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import String, TypeDecorator, bindparam, cast, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -243,6 +243,29 @@ _CLAIM = (
 
 _RESPONSES = Response.__table__  # type: ignore[attr-defined]
 _INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
+_RESPONSE_FIELDS = [c for c in _RESPONSES.columns if c.key not in ("id", "invitation_id")]
+
+
+def _typed(column: Any) -> Any:
+    """A bound value cast to its column's type (a VARCHAR without length: never truncated)."""
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    target = String() if isinstance(kind, String) else column.type
+    return cast(bindparam(f"r_{column.key}", type_=column.type), target)
+
+
+# PostgreSQL: the claim and the INSERT in one statement (one round trip fewer per submit). The
+# INSERT takes its invitation id from the claimed row, so nothing is inserted unless this very
+# statement moved the invitation to ``completed``.
+_CLAIMED = _CLAIM.returning(_INVITATIONS.c.id).cte("claimed")
+_CLAIM_AND_INSERT = (
+    insert(_RESPONSES)
+    .add_cte(_CLAIMED)
+    .from_select(
+        [*(c.key for c in _RESPONSE_FIELDS), "invitation_id"],
+        select(*(_typed(c) for c in _RESPONSE_FIELDS), _CLAIMED.c.id),
+    )
+    .returning(_RESPONSES.c.id)
+)
 
 
 def open_survey(session: Session, token: str) -> Survey:
@@ -389,21 +412,25 @@ def submit(
         locale=locale,
     )
     now = utcnow()
-    claimed = session.execute(_CLAIM, {"invitation_id": invitation.id, "now": now, "empty": {}})
-    if not claimed.rowcount:  # type: ignore[attr-defined]
-        session.rollback()
-        raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
-    for name, value in (("status", "completed"), ("completed_at", now), ("partial_answers", {})):
-        set_committed_value(invitation, name, value)  # as stored, without another UPDATE
     response.invitation_id = invitation.id
     response.case_id = invitation.case_id
     response.started_at = invitation.created_at
     response.completed_at = now
     response.frame_type = "mobile" if invitation.case_id else None
-    values = {c.key: getattr(response, c.key) for c in _RESPONSES.columns if c.key != "id"}
+    claim = {"invitation_id": invitation.id, "now": now, "empty": {}}
     try:
-        # A Core INSERT of the built response (the unit of work cost more than the INSERT).
-        response.id = session.execute(_INSERT_RESPONSE, values).scalar_one()
+        if session.get_bind().dialect.name == "postgresql":
+            values = {f"r_{c.key}": getattr(response, c.key) for c in _RESPONSE_FIELDS}
+            new_id = session.execute(_CLAIM_AND_INSERT, {**claim, **values}).scalar_one_or_none()
+        elif session.execute(_CLAIM, claim).rowcount:  # type: ignore[attr-defined]
+            # A Core INSERT of the built response (the unit of work cost more than the INSERT).
+            values = {c.key: getattr(response, c.key) for c in _RESPONSES.columns if c.key != "id"}
+            new_id = session.execute(_INSERT_RESPONSE, values).scalar_one()
+        else:
+            new_id = None
+        if new_id is None:
+            raise AlreadySubmitted(N_("This survey has already been submitted."), field="token")
+        response.id = new_id
         if invitation.case_id is not None:
             cases = SampleCase.__table__  # type: ignore[attr-defined]
             session.execute(
@@ -416,11 +443,13 @@ def submit(
                 )
             )
         session.flush()
-    except IntegrityError as exc:
+    except (IntegrityError, AlreadySubmitted) as exc:
         session.rollback()
         raise AlreadySubmitted(
             N_("This survey has already been submitted."), field="token"
         ) from exc
+    for name, value in (("status", "completed"), ("completed_at", now), ("partial_answers", {})):
+        set_committed_value(invitation, name, value)  # as stored, without another UPDATE
     make_transient_to_detached(response)  # the stored row, as if loaded: no second INSERT
     session.add(response)
     return response
