@@ -816,7 +816,10 @@ class QuestionnaireForm:
     def is_screened_out(self, answers: Mapping[str, Any]) -> bool:
         """True when a visible screening item was answered with a not-eligible choice."""
         normal = self.normalise(answers)
-        for item, visible in self._visible(normal):
+        return self._screened_out(normal, self._visible(normal))
+
+    def _screened_out(self, normal: Mapping[str, Any], shown: Iterable[tuple[Item, bool]]) -> bool:
+        for item, visible in shown:
             if (
                 visible
                 and item.screening
@@ -828,9 +831,13 @@ class QuestionnaireForm:
     def clean(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """Normalised answers of visible items only (answers of hidden items dropped)."""
         normal = self.normalise(answers)
+        return self._clean(normal, self._visible(normal))
+
+    @staticmethod
+    def _clean(normal: Mapping[str, Any], shown: Iterable[tuple[Item, bool]]) -> dict[str, Any]:
         return {
             item.name: normal[item.name]
-            for item, visible in self._visible(normal)
+            for item, visible in shown
             if visible and item.name in normal
         }
 
@@ -843,8 +850,17 @@ class QuestionnaireForm:
         number parsing and constraints.
         """
         normal = self.normalise(answers)
+        return self._validate(normal, self._visible(normal), locale, partial)
+
+    def _validate(
+        self,
+        normal: Mapping[str, Any],
+        shown: Iterable[tuple[Item, bool]],
+        locale: str,
+        partial: bool,
+    ) -> dict[str, str]:
         errors: dict[str, str] = {}
-        for item, visible in self._visible(normal):
+        for item, visible in shown:
             if not visible or item.type == "note":
                 continue
             value = normal.get(item.name)
@@ -883,10 +899,27 @@ class QuestionnaireForm:
     def score(self, answers: Mapping[str, Any]) -> ScoreResult:
         """The respondent's overall score, dimension indices and satisfaction."""
         normal = self.normalise(answers)
+        return self._score(normal, self._visible(normal))
+
+    def assess(
+        self, answers: Mapping[str, Any], locale: str = "zh_CN"
+    ) -> tuple[bool, dict[str, str], dict[str, Any], ScoreResult]:
+        """:meth:`is_screened_out`, :meth:`validate`, :meth:`clean` and the :meth:`score` of the
+        cleaned answers, with the answers normalised and the skip logic evaluated once."""
+        normal = self.normalise(answers)
+        shown = list(self._visible(normal))
+        return (
+            self._screened_out(normal, shown),
+            self._validate(normal, shown, locale, False),
+            self._clean(normal, shown),
+            self._score(normal, shown),  # hidden items are never scored: as of the cleaned
+        )
+
+    def _score(self, normal: Mapping[str, Any], shown: Iterable[tuple[Item, bool]]) -> ScoreResult:
         per_dim: dict[str, list[tuple[float, float]]] = {}
         all_scores: list[tuple[float, float]] = []
         satisfied_flags: list[bool] = []
-        for item, visible in self._visible(normal):
+        for item, visible in shown:
             if not visible or not item.scored:
                 continue
             choice = item.choice(normal.get(item.name))

@@ -364,12 +364,9 @@ def build_response(
     locale: str = "zh_CN",
 ) -> Response:
     """A scored response from answers (raises :class:`AnswersInvalid`)."""
-    screened_out = form.is_screened_out(answers)
-    errors = form.validate(answers, locale)
+    screened_out, errors, cleaned, result = form.assess(answers, locale)
     if errors:
         raise AnswersInvalid(errors)
-    cleaned = form.clean(answers)
-    result = form.score(cleaned)
     sex, age = _demographics(cleaned)
     return Response(
         wave_id=wave_id,
