@@ -6,12 +6,15 @@
 Steps: (re)create and migrate the PostgreSQL database, load the Linyi units, the standard
 questionnaire, a fielding wave and N invitations whose earlier pages are already answered (as
 when a resident reaches the last page); start ``participation serve --workers W``; then submit
-the last page of every invitation concurrently (httpx, asyncio), plus a share of duplicate
+the last page of every invitation concurrently (keep-alive HTTP/1.1 connections on asyncio, a
+client lean enough not to take the server's CPU), plus a share of duplicate
 submits of used tokens (expected: 409, nothing stored). Residents come from distinct addresses
 (``X-Forwarded-For``), as behind the city's proxy, so the per-client rate limit does not apply.
 
-Prints throughput (completed submissions per second), p50/p99 latency, and checks that every
-token yielded exactly one response (no lost or duplicated response).
+Prints throughput (completed submissions per second), p50/p99 latency, the CPU time per request
+of the server and of PostgreSQL (Linux; PostgreSQL's counts every session on the machine) with
+the load average (the machine may be shared), and checks that every token yielded exactly one
+response (no lost or duplicated response).
 """
 
 from __future__ import annotations
