@@ -241,6 +241,8 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         reload=reload,
         log_level="info",
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,  # the same proxies the app believes
+        timeout_worker_healthcheck=30,  # a busy worker is not a dead one
     )
 
 
