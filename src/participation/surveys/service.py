@@ -37,7 +37,8 @@ def form_of(questionnaire: Questionnaire) -> QuestionnaireForm:
     assert questionnaire.id is not None
     # The identity includes the creation time and version, so that a restored or recreated
     # database whose questionnaire reuses an id never gets another questionnaire's form.
-    ident = f"{questionnaire.id}:{questionnaire.code}:{questionnaire.version}:{questionnaire.created_at}"
+    q = questionnaire
+    ident = f"{q.id}:{q.code}:{q.version}:{q.created_at}"
     cached = _FORMS.get(questionnaire.id)
     if cached is not None and questionnaire.locked and cached[0] == f"locked:{ident}":
         return cached[1]  # a locked version never changes
