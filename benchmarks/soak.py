@@ -52,6 +52,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col, func, select
 
+from participation.surveys.standard import example_answers
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "soak-password-1"
@@ -60,28 +62,9 @@ KEYS = {
     "PARTICIPATION_DATA_KEYS": Fernet.generate_key().decode(),
     "PARTICIPATION_HASH_KEY": "soak-hash-key",
 }
-ANSWERS: dict[str, Any] = {
-    "resident": "1",
-    "years_lived": "8",
-    "street_cleaning": "1",
-    "waste_collection": "2",
-    "toilet_used": "2",
-    "street_vending": "3",
-    "signs_ads": "2",
-    "parking_order": "2",
-    "road_condition": "1",
-    "street_lighting": "1",
-    "drainage": "2",
-    "parks": "1",
-    "street_trees": "2",
-    "enforcement_conduct": "2",
-    "hotline_used": "2",
-    "overall": "2",
-    "sex": "female",
-    "age_group": "45-59",
-    "other_phone": "1",
-    "comment": "",
-}
+ANSWERS: dict[str, Any] = example_answers(
+    years_lived="8", parking_order="2", road_condition="1", drainage="2", age_group="45-59"
+)
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 SERVE = (sys.executable, "-m", "participation.cli", "serve")
 

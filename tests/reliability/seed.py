@@ -26,33 +26,14 @@ from participation.surveys.service import (
     form_of,
     transition_wave,
 )
-from participation.surveys.standard import standard_definition
+from participation.surveys.standard import example_answers, standard_definition
 from participation.surveys.websurvey import hash_token, pages_of
 
 STREETS = ("371302001", "371302002", "371302003", "371302004")
 PASSWORD = "reliability-pass-1"
-ANSWERS: dict[str, Any] = {
-    "resident": "1",
-    "years_lived": "8",
-    "street_cleaning": "1",
-    "waste_collection": "2",
-    "toilet_used": "2",
-    "street_vending": "3",
-    "signs_ads": "2",
-    "parking_order": "2",
-    "road_condition": "1",
-    "street_lighting": "1",
-    "drainage": "2",
-    "parks": "1",
-    "street_trees": "2",
-    "enforcement_conduct": "2",
-    "hotline_used": "2",
-    "overall": "2",
-    "sex": "female",
-    "age_group": "45-59",
-    "other_phone": "1",
-    "comment": "",
-}
+ANSWERS: dict[str, Any] = example_answers(
+    years_lived="8", parking_order="2", road_condition="1", drainage="2", age_group="45-59"
+)
 
 
 @dataclass

@@ -265,3 +265,32 @@ def standard_definition() -> dict[str, Any]:
             "satisfied_threshold": 80,
         },
     }
+
+
+def example_answers(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid set of answers to the standard questionnaire (tests, benchmarks, demos);
+    ``overrides`` replace single answers."""
+    answers: dict[str, Any] = {
+        "resident": "1",
+        "years_lived": "12",
+        "street_cleaning": "1",
+        "waste_collection": "2",
+        "toilet_used": "2",
+        "street_vending": "3",
+        "signs_ads": "2",
+        "parking_order": "4",
+        "road_condition": "2",
+        "street_lighting": "1",
+        "drainage": "9",
+        "parks": "1",
+        "street_trees": "2",
+        "enforcement_conduct": "2",
+        "hotline_used": "2",
+        "overall": "2",
+        "sex": "female",
+        "age_group": "30-44",
+        "other_phone": "1",
+        "comment": "",
+    }
+    answers.update(overrides)
+    return answers
